@@ -1,0 +1,36 @@
+#pragma once
+// One JSON line per request on stdout: what happened, never a secret (no headers, no bodies).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "ir/usage.h"
+
+namespace sy::server {
+
+struct AccessRecord {
+  std::string request_id;
+  std::string method;
+  std::string path;
+  std::string route;
+  std::string provider;
+  std::string model;
+  std::string tier;
+  int status = 0;
+  double latency_ms = 0;
+  std::optional<double> ttft_ms;
+  ir::Usage usage;
+  bool stream = false;
+  int attempts = 0;
+  std::string error;  // stable error code, if any
+  bool client_aborted = false;
+};
+
+// Renders the record as one JSON object line (with trailing '\n').
+std::string render_access_record(const AccessRecord& record);
+
+// Writes a line to stdout atomically with respect to other workers.
+void write_access_line(const std::string& line);
+
+}  // namespace sy::server

@@ -1,0 +1,83 @@
+#include "server/endpoints.h"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include "server/proxy.h"
+
+namespace sy::server {
+
+namespace {
+
+net::awaitable<bool> respond(beast::tcp_stream& stream, Request& req, RequestContext& ctx,
+                             http::status status, std::string body, bool log = true) {
+  ctx.record.status = static_cast<int>(status);
+  auto res = make_response(status, std::move(body), "application/json", req, ctx);
+  const bool keep = res.keep_alive();
+  const bool ok = co_await write_response(stream, std::move(res), ctx);
+  if (log) {
+    log_access(ctx);
+  }
+  co_return ok && keep;
+}
+
+net::awaitable<bool> respond_error(beast::tcp_stream& stream, Request& req, RequestContext& ctx,
+                                   const Error& e) {
+  auto res = make_error_response(e, req, ctx);
+  const bool keep = res.keep_alive();
+  const bool ok = co_await write_response(stream, std::move(res), ctx);
+  log_access(ctx);
+  co_return ok && keep;
+}
+
+}  // namespace
+
+net::awaitable<bool> dispatch(Worker& worker, beast::tcp_stream& stream, Request& req,
+                              RequestContext& ctx, std::string& pipelined) {
+  const std::string_view target = req.target();
+  const std::string_view path = target.substr(0, target.find('?'));
+  ctx.record.method = std::string(req.method_string());
+  ctx.record.path = std::string(path);
+  const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
+
+  if (path == "/v1/chat/completions") {
+    if (req.method() != http::verb::post) {
+      co_return co_await respond_error(
+          stream, req, ctx,
+          make_error(ErrorKind::MethodNotAllowed, "Use POST for /v1/chat/completions."));
+    }
+    co_return co_await handle_chat_completions(worker, stream, req, ctx, pipelined);
+  }
+  if (path == "/v1/models" && get) {
+    co_return co_await respond(stream, req, ctx, http::status::ok, worker.snapshot().models_json);
+  }
+  if (path.rfind("/v1/models/", 0) == 0 && get) {
+    const std::string id(path.substr(std::string_view("/v1/models/").size()));
+    if (worker.snapshot().find_route(id)) {
+      boost::json::object o{{"id", id}, {"object", "model"}, {"created", 0},
+                            {"owned_by", "switchyard"}};
+      co_return co_await respond(stream, req, ctx, http::status::ok, boost::json::serialize(o));
+    }
+    co_return co_await respond_error(
+        stream, req, ctx,
+        make_error(ErrorKind::NotFound, "The model `" + id + "` does not exist.", "model_not_found"));
+  }
+  // Probes are not access-logged: they would drown the log at one line per second per probe.
+  if (path == "/healthz" && get) {
+    co_return co_await respond(stream, req, ctx, http::status::ok, R"({"status":"ok"})", false);
+  }
+  if (path == "/readyz" && get) {
+    if (worker.draining()) {
+      co_return co_await respond(stream, req, ctx, http::status::service_unavailable,
+                                 R"({"status":"draining"})", false);
+    }
+    co_return co_await respond(stream, req, ctx, http::status::ok, R"({"status":"ready"})", false);
+  }
+  co_return co_await respond_error(
+      stream, req, ctx,
+      make_error(ErrorKind::NotFound,
+                 "Invalid URL (" + std::string(req.method_string()) + " " + std::string(path) + ")",
+                 "unknown_url"));
+}
+
+}  // namespace sy::server

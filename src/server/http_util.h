@@ -1,0 +1,58 @@
+#pragma once
+// Helpers shared by the endpoints: request context, common headers, whole-response writes.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+#include "server/access_log.h"
+
+namespace sy::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Clock = std::chrono::steady_clock;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+struct RequestContext {
+  std::string request_id;
+  Clock::time_point start = Clock::now();
+  bool keep_alive = true;   // the connection may serve another request after this one
+  bool proxied = false;     // a chat endpoint: add the x-switchyard-* headers
+  AccessRecord record;
+  std::chrono::milliseconds write_timeout{60'000};
+};
+
+// Adds x-request-id and, for chat endpoints, x-switchyard-provider/-model/-tier/-attempts.
+template <typename Fields>
+void add_common_headers(Fields& h, const RequestContext& ctx) {
+  h.set("x-request-id", ctx.request_id);
+  if (ctx.proxied) {
+    const auto& r = ctx.record;
+    h.set("x-switchyard-provider", r.provider.empty() ? std::string_view("none") : r.provider);
+    h.set("x-switchyard-model", r.model.empty() ? std::string_view("none") : r.model);
+    if (!r.tier.empty()) {
+      h.set("x-switchyard-tier", r.tier);
+    }
+    h.set("x-switchyard-attempts", std::to_string(r.attempts));
+  }
+}
+
+Response make_response(http::status status, std::string body, std::string_view content_type,
+                       const Request& req, const RequestContext& ctx);
+Response make_error_response(const Error& error, const Request& req, RequestContext& ctx);
+
+// Writes a whole response. Returns false when the client is gone.
+net::awaitable<bool> write_response(beast::tcp_stream& stream, Response res,
+                                    const RequestContext& ctx);
+
+// Logs the access record (latency from ctx.start).
+void log_access(RequestContext& ctx);
+
+}  // namespace sy::server

@@ -1,0 +1,37 @@
+#pragma once
+// What every worker reads to serve a request: the validated config plus tables derived from it
+// once at start-up (routes by name, rendered /v1/models). Immutable and shared.
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/schema.h"
+
+namespace sy::server {
+
+struct ResolvedTarget {
+  const config::TargetRef* ref = nullptr;
+  std::size_t provider_index = 0;  // into Config::providers
+  const char* tier = "core";       // core | secondary | fallback
+};
+
+struct Route {
+  const config::RouteConfig* config = nullptr;
+  std::vector<ResolvedTarget> targets;  // tier order: core, secondary, fallback
+};
+
+struct Snapshot {
+  std::shared_ptr<const config::Config> config;
+  std::unordered_map<std::string, Route> routes;
+  std::string models_json;  // GET /v1/models
+
+  static std::shared_ptr<const Snapshot> build(std::shared_ptr<const config::Config> config);
+  const Route* find_route(const std::string& name) const {
+    auto it = routes.find(name);
+    return it == routes.end() ? nullptr : &it->second;
+  }
+};
+
+}  // namespace sy::server
