@@ -45,7 +45,8 @@ Result<JsonType> validate_json(std::string_view text);
 // Unescapes a JSON string literal's raw bytes (with quotes). Precondition: validated.
 std::string json_unescape(std::string_view quoted);
 
-// Encodes `s` as a JSON string literal with quotes (escapes ", \, control chars).
+// Encodes `s` as a JSON string literal with quotes (escapes ", \, control chars). Bytes that
+// are not well-formed UTF-8 become U+FFFD, so the result is always valid JSON.
 std::string json_quote(std::string_view s);
 
 }  // namespace sy::codec
