@@ -1,1 +1,547 @@
-// implementation pending
+#include "config/load.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "config/reader.h"
+
+namespace sy::config {
+namespace {
+
+constexpr std::string_view kOpenAiDefaultBaseUrl = "https://api.openai.com/v1";
+
+// Keys kept for features that are designed but not built yet: accepted with a warning, so that
+// a file written for a later version still starts.
+constexpr std::string_view kReservedTopLevel[] = {"catalog", "tenants", "admin"};
+
+const std::vector<std::string_view> kTopLevelKeys = {"server",  "storage", "providers", "routes",
+                                                     "catalog", "tenants", "admin"};
+const std::vector<std::string_view> kServerKeys = {
+    "listen",       "workers",         "max_body_bytes", "max_header_bytes",
+    "idle_timeout", "request_timeout", "drain_timeout"};
+const std::vector<std::string_view> kStorageKeys = {"ledger", "counters"};
+const std::vector<std::string_view> kHttpProviderKeys = {
+    "type", "base_url", "api_key", "headers", "attributes", "tls_skip_verify", "ca_file"};
+const std::vector<std::string_view> kSimulatorKeys = {
+    "type",      "attributes",  "ttft",       "token_delay",       "tokens", "text", "tool_calls",
+    "fail_rate", "fail_status", "reset_rate", "reset_after_chunks"};
+const std::vector<std::string_view> kRouteKeys = {"name",     "target", "core",    "secondary",
+                                                  "fallback", "canary", "retries", "timeouts"};
+const std::vector<std::string_view> kTargetKeys = {"target", "weight"};
+const std::vector<std::string_view> kTimeoutKeys = {"connect", "first_byte", "idle", "total"};
+const std::vector<std::string_view> kProviderTypes = {"openai", "openai-compatible", "simulator"};
+
+constexpr std::uint64_t kMaxWeight = 1'000'000;
+constexpr std::uint64_t kMaxRetries = 10;
+constexpr std::uint64_t kMaxWorkers = 256;
+
+std::vector<std::string_view> union_of(const std::vector<std::string_view>& a,
+                                       const std::vector<std::string_view>& b) {
+  std::vector<std::string_view> out = a;
+  for (const std::string_view key : b) {
+    if (std::find(out.begin(), out.end(), key) == out.end()) {
+      out.push_back(key);
+    }
+  }
+  return out;
+}
+
+bool contains(const std::vector<std::string_view>& list, std::string_view key) {
+  return std::find(list.begin(), list.end(), key) != list.end();
+}
+
+bool is_provider_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+  });
+}
+
+// RFC 9110 token characters.
+bool is_header_name(std::string_view name) {
+  static constexpr std::string_view kExtra = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           kExtra.find(c) != std::string_view::npos;
+  });
+}
+
+bool has_line_break(std::string_view value) {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) {
+    out += (out.empty() ? "" : ", ") + name;
+  }
+  return out;
+}
+
+class ConfigLoader {
+ public:
+  explicit ConfigLoader(const EnvLookup& env) : reader_(env) {}
+
+  LoadResult load(const YAML::Node& root) {
+    Config config;
+    MapReader top(reader_, root, "", kTopLevelKeys);
+    for (const std::string_view reserved : kReservedTopLevel) {
+      if (top.has(reserved)) {
+        reader_.warning(std::string(reserved), "not supported yet; ignored");
+      }
+    }
+    if (const auto node = top.get("server")) {
+      load_server(*node, config.server);
+    }
+    if (const auto node = top.get("storage")) {
+      load_storage(*node, config.storage);
+    }
+    if (const auto node = top.get("providers")) {
+      load_providers(*node, config.providers);
+    }
+    if (const auto node = top.get("routes")) {
+      load_routes(*node, config);
+    }
+    return finish(std::move(config));
+  }
+
+  LoadResult fail(std::string path, std::string message) {
+    reader_.error(std::move(path), std::move(message));
+    return finish(std::nullopt);
+  }
+
+ private:
+  LoadResult finish(std::optional<Config> config) {
+    LoadResult result;
+    if (!reader_.has_errors()) {
+      result.config = std::move(config);
+    }
+    result.errors = reader_.take_errors();
+    result.warnings = reader_.take_warnings();
+    return result;
+  }
+
+  void load_server(const YAML::Node& node, ServerConfig& server) {
+    MapReader m(reader_, node, "server", kServerKeys);
+    if (const auto listen = m.get("listen")) {
+      if (const auto text = reader_.text(*listen, m.path("listen"))) {
+        const Parsed<ListenAddress> addr = parse_listen(*text);
+        if (addr.ok()) {
+          server.listen = *text;
+          server.host = addr.value.host;
+          server.port = addr.value.port;
+        } else {
+          reader_.error(m.path("listen"), addr.error);
+        }
+      }
+    }
+    if (const auto workers = m.get("workers")) {
+      if (const auto text = reader_.text(*workers, m.path("workers"))) {
+        const Parsed<std::uint64_t> n = parse_uint(*text);
+        if (*text == "auto") {
+          server.workers = 0;
+        } else if (n.ok() && n.value >= 1 && n.value <= kMaxWorkers) {
+          server.workers = static_cast<unsigned>(n.value);
+        } else {
+          reader_.error(m.path("workers"),
+                        "expected \"auto\" or an integer 1..256, got \"" + *text + "\"");
+        }
+      }
+    }
+    m.read_bytes("max_body_bytes", server.max_body_bytes, 1);
+    m.read_bytes("max_header_bytes", server.max_header_bytes, 1);
+    m.read_duration("idle_timeout", server.idle_timeout, false);
+    m.read_duration("request_timeout", server.request_timeout, false);
+    m.read_duration("drain_timeout", server.drain_timeout, false);
+  }
+
+  // The URLs may carry passwords, so the messages never repeat them.
+  void load_storage(const YAML::Node& node, StorageConfig& storage) {
+    MapReader m(reader_, node, "storage", kStorageKeys);
+    std::string ledger = storage.ledger;
+    m.read_text("ledger", ledger);
+    const bool sqlite = ledger.rfind("sqlite:", 0) == 0 && ledger.size() > 7;
+    if (sqlite || ledger.rfind("postgres://", 0) == 0 || ledger.rfind("postgresql://", 0) == 0) {
+      storage.ledger = ledger;
+    } else {
+      reader_.error(m.path("ledger"), "expected \"sqlite:<path>\" or a postgres:// URL");
+    }
+    std::string counters = storage.counters;
+    m.read_text("counters", counters);
+    if (counters == "local" || counters.rfind("redis://", 0) == 0 ||
+        counters.rfind("rediss://", 0) == 0) {
+      storage.counters = counters;
+    } else {
+      reader_.error(m.path("counters"), "expected \"local\" or a redis:// URL");
+    }
+  }
+
+  void load_providers(const YAML::Node& node, std::vector<ProviderConfig>& providers) {
+    MapReader m(reader_, node, "providers", {});
+    for (const auto& [name, value] : m.entries()) {
+      const std::string path = m.path(name);
+      if (!is_provider_name(name)) {
+        reader_.error(path, "invalid provider name (use letters, digits, '_', '.' and '-')");
+        continue;
+      }
+      providers.push_back(load_provider(name, value, path));
+    }
+  }
+
+  ProviderConfig load_provider(const std::string& name, const YAML::Node& node,
+                               const std::string& path) {
+    ProviderConfig p;
+    p.name = name;
+    const std::vector<std::string_view> all_keys = union_of(kHttpProviderKeys, kSimulatorKeys);
+    MapReader m(reader_, node, path, all_keys);
+    if (!m.has("type")) {
+      if (node.IsMap() || node.IsNull()) {
+        reader_.error(m.path("type"), "required (one of: openai, openai-compatible, simulator)");
+      }
+      return p;
+    }
+    m.read_text("type", p.type);
+    if (p.type.empty()) {
+      return p;  // the type's value was reported as invalid
+    }
+    if (!contains(kProviderTypes, p.type)) {
+      reader_.error(m.path("type"), "unknown provider type \"" + p.type +
+                                        "\" (known: openai, openai-compatible, simulator)");
+      return p;
+    }
+    const bool simulator = p.type == "simulator";
+    const auto& type_keys = simulator ? kSimulatorKeys : kHttpProviderKeys;
+    for (const auto& entry : m.entries()) {
+      if (!contains(type_keys, entry.first)) {
+        reader_.error(m.path(entry.first), "not used by type \"" + p.type + "\"");
+      }
+    }
+    if (const auto attributes = m.get("attributes")) {
+      p.attributes = load_string_map(*attributes, m.path("attributes"), false);
+    }
+    if (simulator) {
+      load_simulator(m, p.simulator);
+    } else {
+      load_http_provider(m, p);
+    }
+    return p;
+  }
+
+  void load_http_provider(MapReader& m, ProviderConfig& p) {
+    if (const auto url = m.get("base_url")) {
+      if (const auto text = reader_.text(*url, m.path("base_url"))) {
+        Parsed<std::string> parsed = parse_base_url(*text);
+        if (parsed.ok()) {
+          p.base_url = std::move(parsed.value);
+        } else {
+          reader_.error(m.path("base_url"), parsed.error);
+        }
+      }
+    } else if (p.type == "openai") {
+      p.base_url = std::string(kOpenAiDefaultBaseUrl);
+    } else {
+      reader_.error(m.path("base_url"), "required for type \"" + p.type + "\"");
+    }
+    load_api_key(m, p);
+    if (const auto headers = m.get("headers")) {
+      p.headers = load_string_map(*headers, m.path("headers"), true);
+    }
+    m.read_bool("tls_skip_verify", p.tls_skip_verify);
+    if (p.tls_skip_verify) {
+      reader_.warning(m.path("tls_skip_verify"),
+                      "TLS certificate verification is off for this provider");
+    }
+    if (m.has("ca_file")) {
+      m.read_text("ca_file", p.ca_file);
+      if (p.ca_file.empty()) {
+        reader_.error(m.path("ca_file"), "must not be empty");
+      }
+    }
+  }
+
+  // The key's value is never put into a message: only the names of the variables it uses.
+  void load_api_key(MapReader& m, ProviderConfig& p) {
+    const auto node = m.get("api_key");
+    if (!node) {
+      if (p.type == "openai") {
+        reader_.error(m.path("api_key"), "required for type \"openai\"");
+      }
+      return;
+    }
+    std::optional<Expansion> key = reader_.expand(*node, m.path("api_key"));
+    if (!key) {
+      return;
+    }
+    if (!key->unset.empty()) {
+      const bool one = key->unset.size() == 1;
+      const std::string names = join_names(key->unset);
+      p.enabled = false;
+      p.disabled_reason = names + (one ? " is not set" : " are not set");
+      reader_.warning(m.path(), std::string("disabled: environment variable") + (one ? " " : "s ") +
+                                    p.disabled_reason);
+      return;
+    }
+    if (has_line_break(key->value)) {
+      reader_.error(m.path("api_key"), "must not contain line breaks");
+      return;
+    }
+    if (key->value.empty() && p.type == "openai") {
+      if (key->referenced.empty()) {
+        reader_.error(m.path("api_key"), "must not be empty");
+        return;
+      }
+      const std::string names = join_names(key->referenced);
+      p.enabled = false;
+      p.disabled_reason = "api_key is empty (from " + names + ")";
+      reader_.warning(m.path(), "disabled: api_key is empty (environment: " + names + ")");
+      return;
+    }
+    p.api_key = std::move(key->value);
+  }
+
+  void load_simulator(MapReader& m, SimulatorConfig& sim) {
+    m.read_duration("ttft", sim.ttft, true);
+    m.read_duration("token_delay", sim.token_delay, true);
+    m.read_int("tokens", sim.tokens, 1, 1'000'000);
+    m.read_text("text", sim.text);
+    m.read_bool("tool_calls", sim.tool_calls);
+    m.read_fraction("fail_rate", sim.fail_rate, 1.0, true);
+    m.read_int("fail_status", sim.fail_status, 400, 599);
+    m.read_fraction("reset_rate", sim.reset_rate, 1.0, true);
+    m.read_int("reset_after_chunks", sim.reset_after_chunks, 0);
+  }
+
+  // headers: {Name: value} or attributes: {key: value}; header values may hold secrets, so
+  // they are checked but never quoted back.
+  std::map<std::string, std::string> load_string_map(const YAML::Node& node,
+                                                     const std::string& path, bool headers) {
+    std::map<std::string, std::string> out;
+    MapReader m(reader_, node, path, {});
+    for (const auto& [key, value] : m.entries()) {
+      const std::string key_path = m.path(key);
+      if (headers && !is_header_name(key)) {
+        reader_.error(key_path, "invalid header name");
+        continue;
+      }
+      std::optional<std::string> text = reader_.text(value, key_path);
+      if (!text) {
+        continue;
+      }
+      if (headers && has_line_break(*text)) {
+        reader_.error(key_path, "must not contain line breaks");
+        continue;
+      }
+      out.emplace(key, std::move(*text));
+    }
+    return out;
+  }
+
+  void load_routes(const YAML::Node& node, Config& config) {
+    if (!reader_.is_list(node, "routes")) {
+      return;
+    }
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const std::string path = index_path("routes", i);
+      RouteConfig route;
+      if (load_route(node[i], path, config, route)) {
+        config.routes.push_back(std::move(route));
+      }
+    }
+  }
+
+  bool load_route(const YAML::Node& node, const std::string& path, const Config& config,
+                  RouteConfig& route) {
+    if (!node.IsMap()) {
+      reader_.error(path, "expected a map, got " + node_kind(node));
+      return false;
+    }
+    MapReader m(reader_, node, path, kRouteKeys);
+    m.read_text("name", route.name);
+    if (!m.has("name")) {
+      reader_.error(m.path("name"), "required");
+    } else if (route.name.find_first_of(" \t\r\n") != std::string::npos) {
+      reader_.error(m.path("name"), "must not contain spaces");
+    } else if (!route.name.empty()) {
+      const bool duplicate =
+          std::any_of(config.routes.begin(), config.routes.end(),
+                      [&](const RouteConfig& r) { return r.name == route.name; });
+      if (duplicate) {
+        reader_.error(m.path("name"), "duplicate route \"" + route.name + "\"");
+      }
+    }
+
+    bool any_tier = false;
+    const std::pair<const char*, std::vector<TargetRef>*> tiers[] = {
+        {"core", &route.core}, {"secondary", &route.secondary}, {"fallback", &route.fallback}};
+    for (const auto& [tier, targets] : tiers) {
+      if (const auto list = m.get(tier)) {
+        load_tier(*list, m.path(tier), config, *targets);
+        any_tier = any_tier || list->size() > 0;
+      }
+    }
+    if (const auto target = m.get("target")) {
+      if (any_tier) {
+        reader_.error(path,
+                      "set either \"target\" or tiers (\"core\", \"secondary\", "
+                      "\"fallback\"), not both");
+      } else if (auto ref = load_target_text(*target, m.path("target"), config)) {
+        route.core.push_back(std::move(*ref));
+      }
+    } else if (!any_tier) {
+      reader_.error(path,
+                    "set \"target\" or at least one of \"core\", \"secondary\", "
+                    "\"fallback\"");
+    }
+
+    m.read_fraction("canary", route.canary, 1.0, false);
+    if (route.canary > 0.0 && route.secondary.empty() && route.fallback.empty()) {
+      reader_.warning(m.path("canary"), "has no effect without secondary or fallback targets");
+    }
+    m.read_int("retries", route.retries, 0, kMaxRetries);
+    if (const auto timeouts = m.get("timeouts")) {
+      MapReader t(reader_, *timeouts, m.path("timeouts"), kTimeoutKeys);
+      t.read_duration("connect", route.timeouts.connect, false);
+      t.read_duration("first_byte", route.timeouts.first_byte, false);
+      t.read_duration("idle", route.timeouts.idle, false);
+      t.read_duration("total", route.timeouts.total, false);
+    }
+    warn_if_all_disabled(route, path, config);
+    return true;
+  }
+
+  void load_tier(const YAML::Node& node, const std::string& path, const Config& config,
+                 std::vector<TargetRef>& targets) {
+    if (!reader_.is_list(node, path)) {
+      return;
+    }
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const YAML::Node item = node[i];
+      const std::string item_path = index_path(path, i);
+      if (item.IsScalar()) {
+        if (auto ref = load_target_text(item, item_path, config)) {
+          targets.push_back(std::move(*ref));
+        }
+        continue;
+      }
+      if (!item.IsMap()) {
+        reader_.error(item_path, "expected \"provider/model\" or a map with \"target\", got " +
+                                     node_kind(item));
+        continue;
+      }
+      MapReader m(reader_, item, item_path, kTargetKeys);
+      std::optional<TargetRef> ref;
+      if (const auto target = m.get("target")) {
+        ref = load_target_text(*target, m.path("target"), config);
+      } else {
+        reader_.error(m.path("target"), "required");
+      }
+      std::uint32_t weight = 1;
+      m.read_int("weight", weight, 1, kMaxWeight);  // checked even when the target is wrong
+      if (ref) {
+        ref->weight = weight;
+        targets.push_back(std::move(*ref));
+      }
+    }
+  }
+
+  // "provider/model": split at the first '/', so the model may contain more slashes.
+  std::optional<TargetRef> load_target_text(const YAML::Node& node, const std::string& path,
+                                            const Config& config) {
+    const std::optional<std::string> text = reader_.text(node, path);
+    if (!text) {
+      return std::nullopt;
+    }
+    const std::size_t slash = text->find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == text->size()) {
+      reader_.error(path, "expected \"provider/model\", got \"" + *text + "\"");
+      return std::nullopt;
+    }
+    TargetRef ref;
+    ref.provider = text->substr(0, slash);
+    ref.model = text->substr(slash + 1);
+    if (config.find_provider(ref.provider) == nullptr) {
+      reader_.error(path, "unknown provider \"" + ref.provider + "\"");
+      return std::nullopt;
+    }
+    return ref;
+  }
+
+  void warn_if_all_disabled(const RouteConfig& route, const std::string& path,
+                            const Config& config) {
+    bool any = false;
+    for (const auto* tier : {&route.core, &route.secondary, &route.fallback}) {
+      for (const TargetRef& t : *tier) {
+        const ProviderConfig* p = config.find_provider(t.provider);
+        if (p != nullptr && p->enabled) {
+          return;
+        }
+        any = true;
+      }
+    }
+    if (any) {
+      reader_.warning(path, "every target is disabled; requests will get 503");
+    }
+  }
+
+  Reader reader_;
+};
+
+}  // namespace
+
+EnvLookup process_env() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const std::string key(name);
+    // getenv is not thread-safe against setenv; config loads happen on the main thread.
+    if (const char* value = std::getenv(key.c_str())) {
+      return std::string(value);
+    }
+    return std::nullopt;
+  };
+}
+
+LoadResult load_config_string(std::string_view yaml, const EnvLookup& env) {
+  ConfigLoader loader(env);
+  try {
+    const YAML::Node root = YAML::Load(std::string(yaml));
+    if (!root.IsMap() && !root.IsNull()) {
+      return loader.fail("",
+                         "the document must be a map (server, storage, providers, routes), "
+                         "got " +
+                             node_kind(root));
+    }
+    return loader.load(root);
+  } catch (const YAML::ParserException& e) {
+    // yaml-cpp counts lines and columns from 0.
+    return loader.fail("", "YAML syntax error at line " + std::to_string(e.mark.line + 1) +
+                               ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg);
+  } catch (const std::exception& e) {
+    return loader.fail("", std::string("could not load the configuration: ") + e.what());
+  }
+}
+
+LoadResult load_config_file(const std::string& path, const EnvLookup& env) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return ConfigLoader(env).fail("", "cannot read config file \"" + path + "\": is a directory");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const std::error_code err(errno, std::generic_category());
+    return ConfigLoader(env).fail("", "cannot read config file \"" + path + "\": " + err.message());
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return ConfigLoader(env).fail("", "cannot read config file \"" + path + "\": read failed");
+  }
+  return load_config_string(text.str(), env);
+}
+
+}  // namespace sy::config

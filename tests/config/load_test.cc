@@ -1,1 +1,688 @@
+#include "config/load.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>  // setenv, unsetenv (POSIX)
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/env.h"
+#include "config/values.h"
+
+namespace sy::config {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+using namespace std::chrono_literals;
+
+EnvLookup env_of(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
+    const auto it = vars.find(std::string(name));
+    if (it == vars.end()) {
+      return std::nullopt;
+    }
+    return it->second;
+  };
+}
+
+const EnvLookup kNoEnv = env_of({});
+
+std::string fixture(const std::string& name) {
+  return std::string(SY_TEST_FIXTURES_DIR) + "/config/" + name;
+}
+
+std::string example(const std::string& name) {
+  return std::string(SY_TEST_FIXTURES_DIR) + "/../../examples/" + name;
+}
+
+std::vector<std::string> texts(const std::vector<ConfigIssue>& issues) {
+  std::vector<std::string> out;
+  for (const ConfigIssue& issue : issues) {
+    out.push_back(issue.text());
+  }
+  return out;
+}
+
+std::vector<std::string> errors_of(std::string_view yaml, const EnvLookup& env = kNoEnv) {
+  const LoadResult r = load_config_string(yaml, env);
+  EXPECT_EQ(r.config.has_value(), r.errors.empty());
+  return texts(r.errors);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Whole files
+
+TEST(LoadConfig, FullFixtureRoundTripsIntoTheStructs) {
+  const LoadResult r = load_config_file(fixture("full.yaml"), env_of({{"OPENAI_API_KEY", "sk-1"}}));
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(texts(r.warnings), IsEmpty());
+  ASSERT_TRUE(r.config);
+  const Config& c = *r.config;
+
+  EXPECT_EQ(c.server.listen, "[::1]:9090");
+  EXPECT_EQ(c.server.host, "::1");
+  EXPECT_EQ(c.server.port, 9090);
+  EXPECT_EQ(c.server.workers, 4u);
+  EXPECT_EQ(c.server.max_body_bytes, 16ull << 20);
+  EXPECT_EQ(c.server.max_header_bytes, 32u << 10);
+  EXPECT_EQ(c.server.idle_timeout, 90s);
+  EXPECT_EQ(c.server.request_timeout, 2min);
+  EXPECT_EQ(c.server.drain_timeout, 1h);
+  EXPECT_EQ(c.storage.ledger, "postgres://sy@db/switchyard");
+  EXPECT_EQ(c.storage.counters, "redis://cache:6379/0");
+
+  ASSERT_EQ(c.providers.size(), 3u);
+  const ProviderConfig& openai = c.providers[0];
+  EXPECT_EQ(openai.name, "openai");
+  EXPECT_EQ(openai.type, "openai");
+  EXPECT_EQ(openai.base_url, "https://api.openai.com/v1");
+  EXPECT_EQ(openai.api_key, "sk-1");
+  EXPECT_EQ(openai.headers, (std::map<std::string, std::string>{{"OpenAI-Organization", "org-1"}}));
+  EXPECT_EQ(openai.attributes, (std::map<std::string, std::string>{{"region", "us"}}));
+  EXPECT_TRUE(openai.enabled);
+  EXPECT_FALSE(openai.tls_skip_verify);
+
+  const ProviderConfig& local = c.providers[1];
+  EXPECT_EQ(local.type, "openai-compatible");
+  EXPECT_EQ(local.base_url, "http://127.0.0.1:8000/v1");  // one trailing '/' removed
+  EXPECT_EQ(local.api_key, "");
+  EXPECT_TRUE(local.enabled);
+  EXPECT_FALSE(local.tls_skip_verify);
+  EXPECT_EQ(local.ca_file, "/etc/ssl/my.pem");
+
+  const ProviderConfig& sim = c.providers[2];
+  EXPECT_EQ(sim.type, "simulator");
+  EXPECT_EQ(sim.base_url, "");
+  EXPECT_EQ(sim.simulator.ttft, 50ms);
+  EXPECT_EQ(sim.simulator.token_delay, 10ms);
+  EXPECT_EQ(sim.simulator.tokens, 30u);
+  EXPECT_EQ(sim.simulator.text, "fixed answer");
+  EXPECT_FALSE(sim.simulator.tool_calls);
+  EXPECT_DOUBLE_EQ(sim.simulator.fail_rate, 0.1);
+  EXPECT_EQ(sim.simulator.fail_status, 503);
+  EXPECT_DOUBLE_EQ(sim.simulator.reset_rate, 0.05);
+  EXPECT_EQ(sim.simulator.reset_after_chunks, 3u);
+  EXPECT_EQ(c.find_provider("sim"), &sim);
+
+  ASSERT_EQ(c.routes.size(), 2u);
+  const RouteConfig& chat = c.routes[0];
+  EXPECT_EQ(chat.name, "chat");
+  ASSERT_EQ(chat.core.size(), 1u);  // the `target` shorthand
+  EXPECT_EQ(chat.core[0].text(), "openai/gpt-4o-mini");
+  EXPECT_EQ(chat.core[0].weight, 1u);
+  EXPECT_TRUE(chat.secondary.empty());
+  EXPECT_TRUE(chat.fallback.empty());
+
+  const RouteConfig& chat2 = c.routes[1];
+  ASSERT_EQ(chat2.core.size(), 2u);
+  EXPECT_EQ(chat2.core[0].provider, "openai");
+  EXPECT_EQ(chat2.core[0].model, "gpt-4o");
+  EXPECT_EQ(chat2.core[0].weight, 3u);
+  EXPECT_EQ(chat2.core[1].provider, "local");
+  EXPECT_EQ(chat2.core[1].model, "meta/llama-3.1-8b");  // split at the first '/'
+  EXPECT_EQ(chat2.core[1].weight, 1u);
+  ASSERT_EQ(chat2.secondary.size(), 1u);
+  EXPECT_EQ(chat2.secondary[0].text(), "sim/sim-1");
+  ASSERT_EQ(chat2.fallback.size(), 1u);
+  EXPECT_EQ(chat2.fallback[0].text(), "sim/sim-2");
+  EXPECT_EQ(chat2.fallback[0].weight, 1u);
+  EXPECT_DOUBLE_EQ(chat2.canary, 0.01);
+  EXPECT_EQ(chat2.retries, 2u);
+  EXPECT_EQ(chat2.timeouts.connect, 1s);
+  EXPECT_EQ(chat2.timeouts.first_byte, 20s);
+  EXPECT_EQ(chat2.timeouts.idle, 15s);
+  EXPECT_EQ(chat2.timeouts.total, 120s);
+}
+
+TEST(LoadConfig, DefaultsFillEverythingLeftOut) {
+  const LoadResult r = load_config_file(fixture("minimal.yaml"), kNoEnv);
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(texts(r.warnings), IsEmpty());
+  const Config& c = *r.config;
+  EXPECT_EQ(c.server.listen, "127.0.0.1:8080");
+  EXPECT_EQ(c.server.host, "127.0.0.1");
+  EXPECT_EQ(c.server.port, 8080);
+  EXPECT_EQ(c.server.workers, 0u);  // auto
+  EXPECT_EQ(c.server.max_body_bytes, 8ull << 20);
+  EXPECT_EQ(c.server.max_header_bytes, 64u << 10);
+  EXPECT_EQ(c.server.idle_timeout, 60s);
+  EXPECT_EQ(c.server.request_timeout, 30s);
+  EXPECT_EQ(c.server.drain_timeout, 30s);
+  EXPECT_EQ(c.storage.ledger, "sqlite:var/switchyard.db");
+  EXPECT_EQ(c.storage.counters, "local");
+
+  ASSERT_EQ(c.providers.size(), 1u);
+  const SimulatorConfig& sim = c.providers[0].simulator;
+  EXPECT_EQ(sim.ttft, 0ms);
+  EXPECT_EQ(sim.token_delay, 0ms);
+  EXPECT_EQ(sim.tokens, 20u);
+  EXPECT_EQ(sim.text, "");
+  EXPECT_TRUE(sim.tool_calls);
+  EXPECT_EQ(sim.fail_rate, 0.0);
+  EXPECT_EQ(sim.fail_status, 500);
+  EXPECT_EQ(sim.reset_rate, 0.0);
+  EXPECT_EQ(sim.reset_after_chunks, 2u);
+  EXPECT_TRUE(c.providers[0].enabled);
+
+  ASSERT_EQ(c.routes.size(), 1u);
+  const RouteConfig& route = c.routes[0];
+  EXPECT_EQ(route.canary, 0.0);
+  EXPECT_EQ(route.retries, 0u);
+  EXPECT_EQ(route.timeouts.connect, 2s);
+  EXPECT_EQ(route.timeouts.first_byte, 30s);
+  EXPECT_EQ(route.timeouts.idle, 30s);
+  EXPECT_EQ(route.timeouts.total, 300s);
+}
+
+TEST(LoadConfig, EmptyDocumentAndNullSectionsAreDefaults) {
+  for (const char* yaml : {"", "# only a comment\n", "server:\nstorage:\nproviders:\nroutes:\n"}) {
+    const LoadResult r = load_config_string(yaml, kNoEnv);
+    EXPECT_THAT(texts(r.errors), IsEmpty()) << yaml;
+    ASSERT_TRUE(r.config) << yaml;
+    EXPECT_EQ(r.config->server.port, 8080);
+    EXPECT_TRUE(r.config->providers.empty());
+    EXPECT_TRUE(r.config->routes.empty());
+  }
+}
+
+TEST(LoadConfig, OpenAiDefaultBaseUrlAndCompatibleKeyIsOptional) {
+  const LoadResult r = load_config_string(
+      "providers:\n"
+      "  o: {type: openai, api_key: sk-x}\n"
+      "  c: {type: openai-compatible, base_url: 'https://h.example/'}\n",
+      kNoEnv);
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_EQ(r.config->providers[0].base_url, "https://api.openai.com/v1");
+  EXPECT_EQ(r.config->providers[1].base_url, "https://h.example");
+  EXPECT_EQ(r.config->providers[1].api_key, "");
+  EXPECT_TRUE(r.config->providers[1].enabled);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error messages, asserted exactly
+
+TEST(LoadConfig, UnknownProviderInEveryKindOfTarget) {
+  const LoadResult r = load_config_file(fixture("unknown_provider.yaml"), kNoEnv);
+  EXPECT_FALSE(r.config);
+  EXPECT_THAT(texts(r.errors), ElementsAre("routes[1].core[1].target: unknown provider \"x\"",
+                                           "routes[2].target: unknown provider \"opnai\"",
+                                           "routes[3].fallback[0]: unknown provider \"nope\""));
+}
+
+TEST(LoadConfig, CollectsEveryErrorInFileOrder) {
+  const LoadResult r = load_config_file(fixture("many_errors.yaml"), kNoEnv);
+  EXPECT_FALSE(r.config);
+  EXPECT_THAT(
+      texts(r.errors),
+      ElementsAre(
+          "server.listen: invalid listen address \"localhost\" (expected host:port or "
+          "[ipv6]:port)",
+          "server.workers: expected \"auto\" or an integer 1..256, got \"0\"",
+          "server.max_body_bytes: invalid size \"8mb\" (use an integer number of bytes, or with "
+          "KiB, MiB, GiB, KB, MB or GB, e.g. 8MiB)",
+          "providers.x.type: unknown provider type \"foo\" (known: openai, openai-compatible, "
+          "simulator)",
+          "providers.y.base_url: required for type \"openai-compatible\"",
+          "routes[0].timeout: unknown key (did you mean \"timeouts\"?)",
+          "routes[1].name: duplicate route \"chat\"",
+          "routes[1].retries: must be an integer 0..10, got \"11\""));
+}
+
+TEST(LoadConfig, YamlSyntaxErrorIsOneErrorWithLineAndColumn) {
+  const LoadResult r = load_config_file(fixture("syntax_error.yaml"), kNoEnv);
+  EXPECT_FALSE(r.config);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].path, "");
+  EXPECT_EQ(r.errors[0].message, "YAML syntax error at line 3, column 2: end of map not found");
+
+  const std::vector<std::string> tab = errors_of("server:\n  listen: [a\n");
+  ASSERT_EQ(tab.size(), 1u);
+  EXPECT_THAT(tab[0], StartsWith("YAML syntax error at line "));
+}
+
+TEST(LoadConfig, WrongNodeKindsAreReportedAtTheirPath) {
+  const LoadResult r = load_config_file(fixture("wrong_kinds.yaml"), kNoEnv);
+  EXPECT_THAT(texts(r.errors), ElementsAre("server: expected a map, got a list",
+                                           "providers: expected a map, got a list",
+                                           "routes: expected a list, got a map"));
+  EXPECT_THAT(errors_of("- a\n- b\n"),
+              ElementsAre("the document must be a map (server, storage, providers, routes), got "
+                          "a list"));
+  EXPECT_THAT(errors_of("server: {listen: [a, b]}"),
+              ElementsAre("server.listen: expected a single value, got a list"));
+  EXPECT_THAT(errors_of("providers: {s: {type: simulator}}\n"
+                        "routes: [{name: r, core: [[s/m]]}, {name: q, core: s/m}, chat]"),
+              ElementsAre("routes[0].core[0]: expected \"provider/model\" or a map with "
+                          "\"target\", got a list",
+                          "routes[1].core: expected a list, got a value",
+                          "routes[1]: set \"target\" or at least one of \"core\", \"secondary\", "
+                          "\"fallback\"",
+                          "routes[2]: expected a map, got a value"));
+}
+
+struct MessageCase {
+  const char* yaml;
+  const char* error;
+};
+
+class ErrorMessage : public ::testing::TestWithParam<MessageCase> {};
+
+TEST_P(ErrorMessage, IsExact) {
+  EXPECT_THAT(errors_of(GetParam().yaml), ElementsAre(GetParam().error)) << GetParam().yaml;
+}
+
+constexpr const char* kSim = "providers: {s: {type: simulator}}\n";
+
+// Each case is one problem, so each must give exactly one error.
+const MessageCase kMessageCases[] = {
+    {"providers: {x: {type: foo}}",
+     "providers.x.type: unknown provider type \"foo\" (known: openai, openai-compatible, "
+     "simulator)"},
+    {"providers: {x: {base_url: 'http://h'}}",
+     "providers.x.type: required (one of: openai, openai-compatible, simulator)"},
+    {"providers: {'bad name': {type: simulator}}",
+     "providers.bad name: invalid provider name (use letters, digits, '_', '.' and '-')"},
+    {"providers: {o: {type: openai}}", "providers.o.api_key: required for type \"openai\""},
+    {"providers: {o: {type: openai, api_key: ''}}", "providers.o.api_key: must not be empty"},
+    {"providers: {c: {type: openai-compatible, base_url: 'ftp://h'}}",
+     "providers.c.base_url: must start with http:// or https://"},
+    {"providers: {c: {type: openai-compatible, base_url: 'https:///v1'}}",
+     "providers.c.base_url: must name a host (e.g. https://api.example.com/v1)"},
+    {"providers: {c: {type: openai-compatible, base_url: 'http://h', headers: {'a b': x}}}",
+     "providers.c.headers.a b: invalid header name"},
+    {"providers: {s: {type: simulator, base_url: 'http://h'}}",
+     "providers.s.base_url: not used by type \"simulator\""},
+    {"providers: {o: {type: openai, api_key: k, ttft: 1s}}",
+     "providers.o.ttft: not used by type \"openai\""},
+    {"providers: {s: {type: simulator, fail_rate: 1.5}}",
+     "providers.s.fail_rate: must be in [0, 1], got 1.5"},
+    {"providers: {s: {type: simulator, fail_status: 200}}",
+     "providers.s.fail_status: must be an integer 400..599, got \"200\""},
+    {"providers: {s: {type: simulator, tool_calls: maybe}}",
+     "providers.s.tool_calls: expected true or false, got \"maybe\""},
+    {"providers: {s: {type: simulator, ttf: 1s}}",
+     "providers.s.ttf: unknown key (did you mean \"ttft\"?)"},
+    {"providers: {s: {type: simulator, text: '${MISSING}'}}",
+     "providers.s.text: environment variable MISSING is not set"},
+    {"providers: {s: {type: simulator, text: 'a ${OOPS'}}",
+     "providers.s.text: unterminated \"${\" (write \"$${\" for a literal \"${\")"},
+    {"providers: {s: {type: simulator, text: '${1X}'}}",
+     "providers.s.text: invalid variable name \"1X\" in \"${...}\" (use letters, digits and '_')"},
+    {"providers: {o: openai}", "providers.o: expected a map, got a value"},
+    {"server: {listn: '127.0.0.1:1'}", "server.listn: unknown key (did you mean \"listen\"?)"},
+    {"server: {zzzzzz: 1}", "server.zzzzzz: unknown key"},
+    {"rout: []", "rout: unknown key (did you mean \"routes\"?)"},
+    {"server: {listen: '127.0.0.1:1', listen: '127.0.0.1:2'}", "server.listen: duplicate key"},
+    {"server: {listen: 'h:65536'}",
+     "server.listen: invalid listen address \"h:65536\" (port must be an integer 0..65535)"},
+    {"server: {listen: '::1:80'}",
+     "server.listen: invalid listen address \"::1:80\" (write an IPv6 host in brackets, e.g. "
+     "[::1]:8080)"},
+    {"server: {workers: 257}",
+     "server.workers: expected \"auto\" or an integer 1..256, got \"257\""},
+    {"server: {idle_timeout: 0s}", "server.idle_timeout: must be greater than 0"},
+    {"server: {request_timeout: 1.5s}",
+     "server.request_timeout: invalid duration \"1.5s\" (use an integer with ms, s, m or h, e.g. "
+     "250ms, 2s, 1m; a bare integer is milliseconds)"},
+    {"server: {max_header_bytes: 8GiB}",
+     "server.max_header_bytes: must be between 1 and 4294967295 bytes, got \"8GiB\""},
+    {"storage: {ledger: 'mysql://x'}",
+     "storage.ledger: expected \"sqlite:<path>\" or a postgres:// URL"},
+    {"storage: {counters: memcached}", "storage.counters: expected \"local\" or a redis:// URL"},
+    {"providers: {s: {type: simulator}}\nroutes: [{target: s/m}]", "routes[0].name: required"},
+    {"providers: {s: {type: simulator}}\nroutes: [{name: 'a b', target: s/m}]",
+     "routes[0].name: must not contain spaces"},
+    {"providers: {s: {type: simulator}}\nroutes: [{name: a, target: s/m}, {name: a, target: s/m}]",
+     "routes[1].name: duplicate route \"a\""},
+    {"providers: {s: {type: simulator}}\nroutes: [{name: a, target: s/m, core: [s/n]}]",
+     "routes[0]: set either \"target\" or tiers (\"core\", \"secondary\", \"fallback\"), not "
+     "both"},
+    {"routes: [{name: a}]",
+     "routes[0]: set \"target\" or at least one of \"core\", \"secondary\", \"fallback\""},
+    {"providers: {s: {type: simulator}}\nroutes: [{name: a, target: gpt-4o}]",
+     "routes[0].target: expected \"provider/model\", got \"gpt-4o\""},
+    {"providers: {s: {type: simulator}}\nroutes: [{name: a, target: s/}]",
+     "routes[0].target: expected \"provider/model\", got \"s/\""},
+    {"providers: {s: {type: simulator}}\nroutes: [{name: a, core: [{target: s/m, weight: 0}]}]",
+     "routes[0].core[0].weight: must be an integer 1..1000000, got \"0\""},
+    {"providers: {s: {type: simulator}}\nroutes: [{name: a, core: [{target: s/m, weight: 1.5}]}]",
+     "routes[0].core[0].weight: must be an integer 1..1000000, got \"1.5\""},
+    {"providers: {s: {type: simulator}}\nroutes: [{name: a, core: [{weight: 2}]}]",
+     "routes[0].core[0].target: required"},
+    {"providers: {s: {type: simulator}}\nroutes: [{name: a, core: [{target: s/m, wieght: 2}]}]",
+     "routes[0].core[0].wieght: unknown key (did you mean \"weight\"?)"},
+    {"providers: {s: {type: simulator}}\nroutes: [{name: a, target: s/m, fallback: [], "
+     "canary: 1}]",
+     "routes[0].canary: must be in [0, 1), got 1"},
+    {"providers: {s: {type: simulator}}\nroutes: [{name: a, target: s/m, retries: -1}]",
+     "routes[0].retries: must be an integer 0..10, got \"-1\""},
+    {"providers: {s: {type: simulator}}\nroutes: [{name: a, target: s/m, timeouts: {totl: 1s}}]",
+     "routes[0].timeouts.totl: unknown key (did you mean \"total\"?)"},
+    {"providers: {s: {type: simulator}}\nroutes: [{name: a, target: s/m, timeouts: {idle: 0}}]",
+     "routes[0].timeouts.idle: must be greater than 0"},
+};
+
+INSTANTIATE_TEST_SUITE_P(LoadConfig, ErrorMessage, ::testing::ValuesIn(kMessageCases));
+
+TEST(LoadConfig, EveryProblemOfOneTargetIsReported) {
+  EXPECT_THAT(errors_of("routes: [{name: a, core: [{target: nope/m, weight: 0}, {weight: -2}]}]"),
+              ElementsAre("routes[0].core[0].target: unknown provider \"nope\"",
+                          "routes[0].core[0].weight: must be an integer 1..1000000, got \"0\"",
+                          "routes[0].core[1].target: required",
+                          "routes[0].core[1].weight: must be an integer 1..1000000, got \"-2\""));
+}
+
+TEST(LoadConfig, NoDidYouMeanForFarOffKeys) {
+  EXPECT_THAT(errors_of("routes: [{name: a, tmeouts_x: 1}]"),
+              ElementsAre("routes[0].tmeouts_x: unknown key",
+                          "routes[0]: set \"target\" or at least one of \"core\", "
+                          "\"secondary\", \"fallback\""));
+}
+
+TEST(LoadConfig, ReservedTopLevelKeysWarnAndAreIgnored) {
+  const LoadResult r = load_config_file(fixture("reserved.yaml"), kNoEnv);
+  EXPECT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(texts(r.warnings), ElementsAre("catalog: not supported yet; ignored",
+                                             "tenants: not supported yet; ignored",
+                                             "admin: not supported yet; ignored"));
+  EXPECT_TRUE(r.config);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment variables and disabled providers
+
+TEST(ExpandEnv, SetUnsetDefaultAndLiteral) {
+  const EnvLookup env = env_of({{"A", "alpha"}, {"EMPTY", ""}});
+  EXPECT_EQ(expand_env("x${A}y", env).value, "xalphay");
+  EXPECT_EQ(expand_env("${A}${A}", env).value, "alphaalpha");
+  EXPECT_EQ(expand_env("${A:-d}", env).value, "alpha");
+  EXPECT_EQ(expand_env("${B:-d e}", env).value, "d e");
+  EXPECT_EQ(expand_env("${EMPTY:-d}", env).value, "d");  // empty counts as unset for :-
+  EXPECT_EQ(expand_env("${EMPTY}", env).value, "");      // but is set for plain ${VAR}
+  EXPECT_TRUE(expand_env("${EMPTY}", env).unset.empty());
+  EXPECT_EQ(expand_env("${B:-}", env).value, "");
+  EXPECT_EQ(expand_env("$${A}", env).value, "${A}");
+  EXPECT_EQ(expand_env("$$${A}", env).value, "$${A}");
+  EXPECT_EQ(expand_env("cost $5 and $A", env).value, "cost $5 and $A");
+  EXPECT_EQ(expand_env("$", env).value, "$");
+
+  const Expansion unset = expand_env("${B}-${C}-${B}", env);
+  EXPECT_EQ(unset.value, "--");
+  EXPECT_THAT(unset.unset, ElementsAre("B", "C"));
+  EXPECT_TRUE(unset.error.empty());
+
+  EXPECT_FALSE(expand_env("${A", env).error.empty());
+  EXPECT_FALSE(expand_env("${}", env).error.empty());
+  EXPECT_FALSE(expand_env("${A-B}", env).error.empty());
+}
+
+TEST(LoadConfig, EnvExpansionInAnyScalar) {
+  const LoadResult r = load_config_file(
+      fixture("env.yaml"), env_of({{"PORT", "9000"}, {"LOCAL_KEY", "k-1"}, {"TEAM", ""}}));
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(texts(r.warnings), IsEmpty());
+  const Config& c = *r.config;
+  EXPECT_EQ(c.server.listen, "127.0.0.1:9000");
+  EXPECT_EQ(c.server.port, 9000);
+  EXPECT_EQ(c.providers[0].base_url, "http://127.0.0.1:8000/v1");
+  EXPECT_EQ(c.providers[0].api_key, "k-1");
+  EXPECT_EQ(c.providers[0].headers.at("X-Template"), "${NOT_EXPANDED} and none");
+
+  const LoadResult set =
+      load_config_file(fixture("env.yaml"), env_of({{"PORT", "1"},
+                                                    {"LOCAL_KEY", "k"},
+                                                    {"HOST", "0.0.0.0"},
+                                                    {"LOCAL_URL", "https://x.example/v1"},
+                                                    {"TEAM", "ml"}}));
+  ASSERT_THAT(texts(set.errors), IsEmpty());
+  EXPECT_EQ(set.config->server.host, "0.0.0.0");
+  EXPECT_EQ(set.config->providers[0].base_url, "https://x.example/v1");
+  EXPECT_EQ(set.config->providers[0].headers.at("X-Template"), "${NOT_EXPANDED} and ml");
+}
+
+TEST(LoadConfig, UnsetVariableOutsideApiKeyIsAnErrorAtItsPath) {
+  const LoadResult r = load_config_file(fixture("env.yaml"), env_of({{"LOCAL_KEY", "k"}}));
+  EXPECT_FALSE(r.config);
+  EXPECT_THAT(texts(r.errors), ElementsAre("server.listen: environment variable PORT is not set"));
+}
+
+TEST(LoadConfig, UnsetApiKeyVariableDisablesTheProviderWithOneWarning) {
+  const LoadResult r = load_config_file(fixture("disabled.yaml"), kNoEnv);
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(
+      texts(r.warnings),
+      ElementsAre("providers.openai: disabled: environment variable OPENAI_API_KEY is not set",
+                  "providers.anthropic_like: disabled: environment variable OTHER_KEY is not set",
+                  "routes[0]: every target is disabled; requests will get 503"));
+  const ProviderConfig* openai = r.config->find_provider("openai");
+  ASSERT_NE(openai, nullptr);
+  EXPECT_FALSE(openai->enabled);
+  EXPECT_EQ(openai->disabled_reason, "OPENAI_API_KEY is not set");
+  EXPECT_EQ(openai->api_key, "");
+  EXPECT_TRUE(r.config->find_provider("sim")->enabled);
+}
+
+TEST(LoadConfig, KeyValuesNeverAppearInMessages) {
+  const std::string secret = "sk-very-secret-value";
+  const LoadResult r = load_config_file(
+      fixture("disabled.yaml"), env_of({{"OPENAI_API_KEY", secret}, {"OTHER_KEY", secret}}));
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(texts(r.warnings), IsEmpty());
+  EXPECT_TRUE(r.config->find_provider("openai")->enabled);
+  EXPECT_EQ(r.config->find_provider("openai")->api_key, secret);
+
+  // Problems next to a set key: the messages name the variables, never the value.
+  const LoadResult bad = load_config_string(
+      "providers:\n"
+      "  o: {type: openai, api_key: '${K}', base_url: '${K}', headers: {X-Key: \"${K}\\n\"}}\n"
+      "  p: {type: openai, api_key: \"${K}\\r\\n\"}\n"
+      "  q: {type: openai, api_key: '${A}${B}'}\n"
+      "storage: {ledger: '${K}'}\n",
+      env_of({{"K", secret}}));
+  EXPECT_THAT(texts(bad.errors),
+              ElementsAre("storage.ledger: expected \"sqlite:<path>\" or a postgres:// URL",
+                          "providers.o.base_url: must start with http:// or https://",
+                          "providers.o.headers.X-Key: must not contain line breaks",
+                          "providers.p.api_key: must not contain line breaks"));
+  EXPECT_THAT(texts(bad.warnings),
+              ElementsAre("providers.q: disabled: environment variables A, B are not set"));
+  for (const auto* list : {&bad.errors, &bad.warnings}) {
+    for (const ConfigIssue& issue : *list) {
+      EXPECT_THAT(issue.text(), Not(HasSubstr(secret)));
+    }
+  }
+}
+
+TEST(LoadConfig, EmptyOpenAiKeyFromTheEnvironmentDisablesTheProvider) {
+  const LoadResult r =
+      load_config_string("providers: {o: {type: openai, api_key: '${K:-}'}}", kNoEnv);
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(texts(r.warnings),
+              ElementsAre("providers.o: disabled: api_key is empty (environment: K)"));
+  EXPECT_FALSE(r.config->providers[0].enabled);
+}
+
+TEST(LoadConfig, TlsSkipVerifyWarns) {
+  const LoadResult r = load_config_string(
+      "providers: {c: {type: openai-compatible, base_url: 'https://h', tls_skip_verify: true}}",
+      kNoEnv);
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(texts(r.warnings),
+              ElementsAre("providers.c.tls_skip_verify: TLS certificate verification is off for "
+                          "this provider"));
+  EXPECT_TRUE(r.config->providers[0].tls_skip_verify);
+}
+
+TEST(LoadConfig, CanaryWithoutLowerTiersWarns) {
+  const LoadResult r = load_config_string(
+      std::string(kSim) + "routes: [{name: a, target: s/m, canary: 0.5}]", kNoEnv);
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(texts(r.warnings),
+              ElementsAre("routes[0].canary: has no effect without secondary or fallback "
+                          "targets"));
+}
+
+TEST(ProcessEnv, ReadsTheProcessEnvironment) {
+  ::setenv("SY_CONFIG_TEST_VARIABLE", "value-1", 1);
+  const EnvLookup env = process_env();
+  EXPECT_EQ(env("SY_CONFIG_TEST_VARIABLE"), "value-1");
+  ::unsetenv("SY_CONFIG_TEST_VARIABLE");
+  EXPECT_EQ(env("SY_CONFIG_TEST_VARIABLE"), std::nullopt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files and examples
+
+TEST(LoadConfigFile, MissingFileIsOneErrorNamingIt) {
+  const std::string path = fixture("does-not-exist.yaml");
+  const LoadResult r = load_config_file(path, kNoEnv);
+  EXPECT_FALSE(r.config);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].text(),
+            "cannot read config file \"" + path + "\": No such file or directory");
+
+  const LoadResult dir = load_config_file(fixture(""), kNoEnv);
+  ASSERT_EQ(dir.errors.size(), 1u);
+  EXPECT_THAT(dir.errors[0].text(), HasSubstr("is a directory"));
+}
+
+TEST(Examples, QuickstartWithoutKeyFallsBackToTheSimulator) {
+  const LoadResult r = load_config_file(example("quickstart.yaml"), kNoEnv);
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(
+      texts(r.warnings),
+      ElementsAre("providers.openai: disabled: environment variable OPENAI_API_KEY is not set"));
+  const Config& c = *r.config;
+  EXPECT_FALSE(c.find_provider("openai")->enabled);
+  EXPECT_TRUE(c.find_provider("sim")->enabled);
+  EXPECT_EQ(c.find_provider("sim")->simulator.ttft, 20ms);
+  EXPECT_EQ(c.find_provider("sim")->simulator.token_delay, 5ms);
+  EXPECT_EQ(c.server.listen, "127.0.0.1:8080");
+  ASSERT_EQ(c.routes.size(), 1u);
+  EXPECT_EQ(c.routes[0].name, "chat");
+  ASSERT_EQ(c.routes[0].core.size(), 1u);
+  EXPECT_EQ(c.routes[0].core[0].text(), "openai/gpt-4o-mini");
+  ASSERT_EQ(c.routes[0].fallback.size(), 1u);
+  EXPECT_EQ(c.routes[0].fallback[0].text(), "sim/sim-1");
+}
+
+TEST(Examples, QuickstartWithKeyEnablesOpenAi) {
+  const LoadResult r =
+      load_config_file(example("quickstart.yaml"), env_of({{"OPENAI_API_KEY", "sk-test"}}));
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(texts(r.warnings), IsEmpty());
+  EXPECT_TRUE(r.config->find_provider("openai")->enabled);
+  EXPECT_EQ(r.config->find_provider("openai")->api_key, "sk-test");
+}
+
+TEST(Examples, FullLoads) {
+  const LoadResult r =
+      load_config_file(example("full.yaml"), env_of({{"OPENAI_API_KEY", "sk-test"}}));
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(texts(r.warnings), IsEmpty());
+  const Config& c = *r.config;
+  EXPECT_EQ(c.providers.size(), 3u);
+  EXPECT_EQ(c.find_provider("openai")->headers.at("OpenAI-Organization"), "org-example");
+  ASSERT_EQ(c.routes.size(), 2u);
+  EXPECT_EQ(c.routes[1].core[1].model, "meta-llama/Llama-3.1-8B");
+  EXPECT_EQ(c.routes[1].timeouts.total, 300s);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value parsers
+
+TEST(ParseDuration, Units) {
+  EXPECT_EQ(parse_duration("250ms").value, 250ms);
+  EXPECT_EQ(parse_duration("2s").value, 2s);
+  EXPECT_EQ(parse_duration("1m").value, 1min);
+  EXPECT_EQ(parse_duration("1h").value, 1h);
+  EXPECT_EQ(parse_duration("1500").value, 1500ms);  // bare integer = milliseconds
+  EXPECT_EQ(parse_duration("0").value, 0ms);
+  EXPECT_EQ(parse_duration("007s").value, 7s);
+  for (const char* bad : {"", "s", "ms", "1.5s", "-1s", "+1s", "2 s", " 2s", "1d", "2S", "1sec",
+                          "1e3", "99999999999999999999", "9999999999999999h"}) {
+    EXPECT_FALSE(parse_duration(bad).ok()) << bad;
+  }
+  EXPECT_EQ(parse_duration("9999999999999999h").error,
+            "duration \"9999999999999999h\" is too large");
+}
+
+TEST(ParseSize, BinaryAndDecimalUnits) {
+  EXPECT_EQ(parse_size("1000").value, 1000u);
+  EXPECT_EQ(parse_size("100B").value, 100u);
+  EXPECT_EQ(parse_size("512KiB").value, 512u * 1024);
+  EXPECT_EQ(parse_size("8MiB").value, 8u << 20);
+  EXPECT_EQ(parse_size("1GiB").value, 1u << 30);
+  EXPECT_EQ(parse_size("8KB").value, 8'000u);
+  EXPECT_EQ(parse_size("8MB").value, 8'000'000u);
+  EXPECT_EQ(parse_size("2GB").value, 2'000'000'000u);
+  EXPECT_EQ(parse_size("0").value, 0u);
+  for (const char* bad : {"", "MiB", "8mib", "8 MiB", "1.5MiB", "-1", "8TiB", "8K", "8k",
+                          "99999999999999999999999", "99999999999GiB"}) {
+    EXPECT_FALSE(parse_size(bad).ok()) << bad;
+  }
+}
+
+TEST(ParseListen, HostsAndPorts) {
+  const auto v4 = parse_listen("0.0.0.0:0");
+  ASSERT_TRUE(v4.ok());
+  EXPECT_EQ(v4.value.host, "0.0.0.0");
+  EXPECT_EQ(v4.value.port, 0);
+  const auto v6 = parse_listen("[::1]:8080");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6.value.host, "::1");
+  EXPECT_EQ(v6.value.port, 8080);
+  EXPECT_EQ(parse_listen("localhost:65535").value.port, 65535);
+  for (const char* bad : {"", ":80", "h:", "h", "h:-1", "h:65536", "h:8o", "[::1]", "[::1]80",
+                          "[::1:80", "[]:80", "::1:80", "a b:80"}) {
+    EXPECT_FALSE(parse_listen(bad).ok()) << bad;
+  }
+}
+
+TEST(ParseBaseUrl, SchemesHostsAndTrailingSlash) {
+  EXPECT_EQ(parse_base_url("https://api.example.com/v1/").value, "https://api.example.com/v1");
+  EXPECT_EQ(parse_base_url("http://h/v1//").value, "http://h/v1/");  // only one '/' removed
+  EXPECT_EQ(parse_base_url("http://127.0.0.1:8000").value, "http://127.0.0.1:8000");
+  EXPECT_EQ(parse_base_url("https://h/").value, "https://h");
+  EXPECT_EQ(parse_base_url("HTTPS://h").value, "HTTPS://h");
+  for (const char* bad : {"", "h/v1", "ftp://h", "http://", "https:///v1", "http://:80/v1",
+                          "http://h /v1", "https//h"}) {
+    EXPECT_FALSE(parse_base_url(bad).ok()) << bad;
+  }
+}
+
+TEST(ParseScalars, NumbersAndBooleans) {
+  EXPECT_EQ(parse_uint("42").value, 42u);
+  EXPECT_FALSE(parse_uint("-1").ok());
+  EXPECT_FALSE(parse_uint("1.0").ok());
+  EXPECT_FALSE(parse_uint("18446744073709551616").ok());
+  EXPECT_DOUBLE_EQ(parse_number("0.25").value, 0.25);
+  EXPECT_DOUBLE_EQ(parse_number("1e-3").value, 0.001);
+  EXPECT_DOUBLE_EQ(parse_number("+1").value, 1.0);
+  for (const char* bad : {"", "abc", "0.5x", "nan", "inf", ".inf"}) {
+    EXPECT_FALSE(parse_number(bad).ok()) << bad;
+  }
+  EXPECT_TRUE(parse_bool("True").value);
+  EXPECT_FALSE(parse_bool("false").value);
+  EXPECT_FALSE(parse_bool("yes").ok());
+}
+
+TEST(DidYouMean, EditDistance) {
+  EXPECT_EQ(edit_distance("timeout", "timeouts"), 1u);
+  EXPECT_EQ(edit_distance("wieght", "weight"), 1u);  // a transposition counts once
+  EXPECT_EQ(edit_distance("", "abc"), 3u);
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+  EXPECT_EQ(closest_key("listn", {"listen", "workers"}), "listen");
+  EXPECT_EQ(closest_key("zzz", {"listen", "workers"}), "");
+  EXPECT_EQ(closest_key("x", {"id"}), "");  // too short to guess from
+}
+
+}  // namespace
+}  // namespace sy::config
