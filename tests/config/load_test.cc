@@ -369,7 +369,11 @@ const MessageCase kMessageCases[] = {
      "routes[0].timeouts.idle: must be greater than 0"},
 };
 
-INSTANTIATE_TEST_SUITE_P(LoadConfig, ErrorMessage, ::testing::ValuesIn(kMessageCases));
+// Named by index: stable across runs (the default would print the struct's pointer bytes).
+INSTANTIATE_TEST_SUITE_P(LoadConfig, ErrorMessage, ::testing::ValuesIn(kMessageCases),
+                         [](const ::testing::TestParamInfo<MessageCase>& info) {
+                           return "case" + std::to_string(info.index);
+                         });
 
 TEST(LoadConfig, EveryProblemOfOneTargetIsReported) {
   EXPECT_THAT(errors_of("routes: [{name: a, core: [{target: nope/m, weight: 0}, {weight: -2}]}]"),
