@@ -371,8 +371,8 @@ const MessageCase kMessageCases[] = {
 
 // Named by index: stable across runs (the default would print the struct's pointer bytes).
 INSTANTIATE_TEST_SUITE_P(LoadConfig, ErrorMessage, ::testing::ValuesIn(kMessageCases),
-                         [](const ::testing::TestParamInfo<MessageCase>& info) {
-                           return "case" + std::to_string(info.index);
+                         [](const ::testing::TestParamInfo<MessageCase>& case_info) {
+                           return "case" + std::to_string(case_info.index);
                          });
 
 TEST(LoadConfig, EveryProblemOfOneTargetIsReported) {
