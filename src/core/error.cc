@@ -23,6 +23,10 @@ int http_status(ErrorKind kind) {
   return 500;
 }
 
+int http_status(const Error& error) {
+  return error.status != 0 ? error.status : http_status(error.kind);
+}
+
 std::string_view openai_type(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::InvalidRequest:

@@ -28,15 +28,25 @@ struct Error {
   std::string code;            // stable machine code, e.g. "model_not_found"; empty = default
   std::string param;           // the offending request field, if any
   std::string detail;          // for logs only; never contains secrets
+  int status = 0;              // when set, the HTTP status to answer with (an upstream's own
+                               // 4xx passed on in the caller's protocol); else http_status(kind)
+  std::string retry_after;     // Retry-After to pass on, seconds as text
 
   static Error make(ErrorKind kind, std::string public_message, std::string code = {},
                     std::string param = {}) {
-    return Error{kind, std::move(public_message), std::move(code), std::move(param), {}};
+    Error e;
+    e.kind = kind;
+    e.public_message = std::move(public_message);
+    e.code = std::move(code);
+    e.param = std::move(param);
+    return e;
   }
 };
 
 // HTTP status for an error kind.
 int http_status(ErrorKind kind);
+// The status to answer with: error.status when set, else http_status(error.kind).
+int http_status(const Error& error);
 // OpenAI `error.type` for an error kind (e.g. "invalid_request_error").
 std::string_view openai_type(ErrorKind kind);
 // Default stable `error.code` when Error::code is empty.

@@ -22,10 +22,14 @@ Response make_response(http::status status, std::string body, std::string_view c
 }
 
 Response make_error_response(const Error& error, const Request& req, RequestContext& ctx) {
-  ctx.record.status = http_status(error.kind);
+  ctx.record.status = http_status(error);
   ctx.record.error = error.code.empty() ? std::string(default_code(error.kind)) : error.code;
-  return make_response(static_cast<http::status>(http_status(error.kind)), openai_error_body(error),
-                       "application/json", req, ctx);
+  auto res = make_response(static_cast<http::status>(http_status(error)), openai_error_body(error),
+                           "application/json", req, ctx);
+  if (!error.retry_after.empty()) {
+    res.set(http::field::retry_after, error.retry_after);
+  }
+  return res;
 }
 
 net::awaitable<bool> write_response(beast::tcp_stream& stream, Response res,
