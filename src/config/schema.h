@@ -54,6 +54,23 @@ struct ProviderConfig {
   bool enabled = true;           // false when its credential variable is unset
   std::string disabled_reason;
   SimulatorConfig simulator;
+  // azure-openai: the api-version query parameter.
+  std::string api_version = "2024-10-21";
+  // anthropic: the anthropic-version header sent upstream.
+  std::string anthropic_version = "2023-06-01";
+  // bedrock: AWS region, and SigV4 credentials (from the AWS_* environment variables unless
+  // set); with api_key set instead, a Bedrock API key sent as a Bearer token.
+  std::string region;
+  std::string aws_access_key_id;
+  std::string aws_secret_access_key;
+  std::string aws_session_token;
+};
+
+// Per-model overrides from the config's `catalog` (prices arrive with the ledger).
+struct CatalogEntry {
+  std::string target;  // "provider/model"
+  bool has_capabilities = false;
+  std::vector<std::string> capabilities;  // feature names, e.g. tools, vision, json_schema
 };
 
 struct TargetRef {
@@ -85,6 +102,7 @@ struct Config {
   StorageConfig storage;
   std::vector<ProviderConfig> providers;  // in file order
   std::vector<RouteConfig> routes;        // in file order
+  std::vector<CatalogEntry> catalog;
 
   const ProviderConfig* find_provider(const std::string& name) const {
     for (const auto& p : providers) {

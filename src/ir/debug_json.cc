@@ -1,6 +1,7 @@
 #include "ir/debug_json.h"
 
 #include <boost/json/serialize.hpp>
+#include <stdexcept>
 
 namespace sy::ir {
 
@@ -308,6 +309,175 @@ std::string pretty(const json::value& v) {
   pretty_into(out, v, 0);
   out += '\n';
   return out;
+}
+
+}  // namespace sy::ir
+
+namespace sy::ir {
+
+namespace {
+
+const json::object& obj(const json::value& v, const char* what) {
+  if (!v.is_object()) {
+    throw std::invalid_argument(std::string(what) + ": expected an object");
+  }
+  return v.as_object();
+}
+std::string str(const json::object& o, const char* k) {
+  auto it = o.find(k);
+  if (it == o.end()) {
+    return {};
+  }
+  if (!it->value().is_string()) {
+    throw std::invalid_argument(std::string(k) + ": expected a string");
+  }
+  return std::string(it->value().as_string());
+}
+std::optional<std::int64_t> opt_int(const json::object& o, const char* k) {
+  auto it = o.find(k);
+  if (it == o.end()) {
+    return std::nullopt;
+  }
+  return it->value().to_number<std::int64_t>();
+}
+std::optional<double> opt_double(const json::object& o, const char* k) {
+  auto it = o.find(k);
+  if (it == o.end()) {
+    return std::nullopt;
+  }
+  return it->value().to_number<double>();
+}
+bool flag(const json::object& o, const char* k) {
+  auto it = o.find(k);
+  return it != o.end() && it->value().as_bool();
+}
+
+Role role_from(const std::string& s) {
+  if (s == "system") {
+    return Role::System;
+  }
+  if (s == "assistant") {
+    return Role::Assistant;
+  }
+  if (s == "tool") {
+    return Role::Tool;
+  }
+  if (s == "user") {
+    return Role::User;
+  }
+  throw std::invalid_argument("role: unknown \"" + s + "\"");
+}
+
+Part part_from(const json::value& v) {
+  const auto& o = obj(v, "content[]");
+  const std::string type = str(o, "type");
+  if (type == "text") {
+    return TextPart{str(o, "text")};
+  }
+  if (type == "image") {
+    return ImagePart{str(o, "url"), str(o, "media_type"), str(o, "data"), str(o, "detail")};
+  }
+  if (type == "tool_call") {
+    return ToolCallPart{str(o, "id"), str(o, "name"), str(o, "arguments"), str(o, "signature")};
+  }
+  if (type == "tool_result") {
+    return ToolResultPart{str(o, "tool_call_id"), str(o, "content"), flag(o, "is_error")};
+  }
+  if (type == "reasoning") {
+    return ReasoningPart{str(o, "text"), str(o, "signature"), str(o, "redacted_data")};
+  }
+  throw std::invalid_argument("content[].type: unknown \"" + type + "\"");
+}
+
+}  // namespace
+
+ChatRequest request_from_json(const json::value& v) {
+  const auto& o = obj(v, "request");
+  ChatRequest r;
+  r.model = str(o, "model");
+  if (auto it = o.find("system"); it != o.end()) {
+    for (const auto& s : it->value().as_array()) {
+      r.system.emplace_back(s.as_string());
+    }
+  }
+  if (auto it = o.find("messages"); it != o.end()) {
+    for (const auto& mv : it->value().as_array()) {
+      const auto& mo = obj(mv, "messages[]");
+      Message m;
+      m.role = role_from(str(mo, "role"));
+      m.name = str(mo, "name");
+      if (auto c = mo.find("content"); c != mo.end()) {
+        for (const auto& pv : c->value().as_array()) {
+          m.content.push_back(part_from(pv));
+        }
+      }
+      r.messages.push_back(std::move(m));
+    }
+  }
+  if (auto it = o.find("tools"); it != o.end()) {
+    for (const auto& tv : it->value().as_array()) {
+      const auto& to = obj(tv, "tools[]");
+      r.tools.push_back(Tool{str(to, "name"), str(to, "description"), str(to, "parameters"),
+                             flag(to, "strict")});
+    }
+  }
+  if (auto it = o.find("tool_choice"); it != o.end()) {
+    const auto& tc = obj(it->value(), "tool_choice");
+    const std::string mode = str(tc, "mode");
+    ToolChoice choice;
+    if (mode == "none") {
+      choice.mode = ToolChoiceMode::None;
+    } else if (mode == "required") {
+      choice.mode = ToolChoiceMode::Required;
+    } else if (mode == "function") {
+      choice.mode = ToolChoiceMode::Function;
+    }
+    choice.function = str(tc, "function");
+    r.tool_choice = choice;
+  }
+  if (auto it = o.find("parallel_tool_calls"); it != o.end()) {
+    r.parallel_tool_calls = it->value().as_bool();
+  }
+  r.temperature = opt_double(o, "temperature");
+  r.top_p = opt_double(o, "top_p");
+  r.top_k = opt_int(o, "top_k");
+  r.max_tokens = opt_int(o, "max_tokens");
+  if (auto it = o.find("stop"); it != o.end()) {
+    for (const auto& s : it->value().as_array()) {
+      r.stop.emplace_back(s.as_string());
+    }
+  }
+  r.seed = opt_int(o, "seed");
+  r.presence_penalty = opt_double(o, "presence_penalty");
+  r.frequency_penalty = opt_double(o, "frequency_penalty");
+  r.n = opt_int(o, "n");
+  r.logprobs = flag(o, "logprobs");
+  r.top_logprobs = opt_int(o, "top_logprobs");
+  if (auto it = o.find("response_format"); it != o.end()) {
+    const auto& rf = obj(it->value(), "response_format");
+    ResponseFormat f;
+    const std::string type = str(rf, "type");
+    f.type = type == "json_object"   ? ResponseFormatType::JsonObject
+             : type == "json_schema" ? ResponseFormatType::JsonSchema
+                                     : ResponseFormatType::Text;
+    f.name = str(rf, "name");
+    f.schema = str(rf, "schema");
+    f.strict = flag(rf, "strict");
+    r.response_format = f;
+  }
+  if (auto it = o.find("reasoning"); it != o.end()) {
+    const auto& rz = obj(it->value(), "reasoning");
+    r.reasoning = ReasoningConfig{str(rz, "effort"), opt_int(rz, "budget_tokens")};
+  }
+  r.stream = flag(o, "stream");
+  r.include_usage = flag(o, "include_usage");
+  r.user = str(o, "user");
+  if (auto it = o.find("metadata"); it != o.end()) {
+    for (const auto& kv : obj(it->value(), "metadata")) {
+      r.metadata[std::string(kv.key())] = std::string(kv.value().as_string());
+    }
+  }
+  return r;
 }
 
 }  // namespace sy::ir

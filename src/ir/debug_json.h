@@ -17,6 +17,10 @@ boost::json::value to_json(const ChatRequest& r);
 boost::json::value to_json(const ChatResponse& r);
 boost::json::value to_json(const StreamEvent& e);
 
+// The inverse of to_json(ChatRequest): reads the same canonical form (used for test inputs on
+// disk). Throws std::invalid_argument naming the field on a malformed value.
+ChatRequest request_from_json(const boost::json::value& v);
+
 // One event per line, each line a compact JSON object: the golden format for streams.
 std::string events_to_jsonl(const std::vector<StreamEvent>& events);
 // Pretty-ish (2-space indented) JSON text of a value, with a trailing newline.
