@@ -366,3 +366,79 @@ ChunkInfo inspect_chunk(std::string_view data) {
 }
 
 }  // namespace sy::providers
+
+namespace sy::providers {
+
+namespace {
+
+bool raw_is_true(std::string_view raw) { return raw == "true"; }
+
+bool messages_have_image(std::string_view messages_raw) {
+  if (messages_raw.find("image_url") == std::string_view::npos) {
+    return false;
+  }
+  boost::system::error_code ec;
+  auto v = boost::json::parse(messages_raw, ec);
+  if (ec || !v.is_array()) {
+    return false;
+  }
+  for (const auto& m : v.as_array()) {
+    const auto* mo = m.if_object();
+    const auto* content = mo ? mo->if_contains("content") : nullptr;
+    if (!content || !content->is_array()) {
+      continue;
+    }
+    for (const auto& part : content->as_array()) {
+      const auto* po = part.if_object();
+      const auto* type = po ? po->if_contains("type") : nullptr;
+      if (type && type->is_string() && type->as_string() == "image_url") {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<ir::Feature> required_features_fast(std::string_view body,
+                                                const ChatRequestInfo& info) {
+  std::vector<ir::Feature> out;
+  const auto& scan = info.scan;
+  if (info.has_tools) {
+    out.push_back(ir::Feature::Tools);
+    if (const auto* m = scan.find("parallel_tool_calls"); m && raw_is_true(m->raw(body))) {
+      out.push_back(ir::Feature::ParallelToolCalls);
+    }
+  }
+  if (const auto* m = scan.find("messages"); m && messages_have_image(m->raw(body))) {
+    out.push_back(ir::Feature::Vision);
+  }
+  if (const auto* m = scan.find("response_format"); m && m->type == codec::JsonType::Object) {
+    const auto raw = m->raw(body);
+    if (raw.find("\"json_schema\"") != std::string_view::npos) {
+      out.push_back(ir::Feature::JsonSchema);
+    } else if (raw.find("\"json_object\"") != std::string_view::npos) {
+      out.push_back(ir::Feature::JsonObject);
+    }
+  }
+  const auto* logprobs = scan.find("logprobs");
+  const auto* top_logprobs = scan.find("top_logprobs");
+  if ((logprobs && raw_is_true(logprobs->raw(body))) ||
+      (top_logprobs && top_logprobs->type == codec::JsonType::Number)) {
+    out.push_back(ir::Feature::Logprobs);
+  }
+  if (const auto* m = scan.find("n"); m && m->type == codec::JsonType::Number) {
+    const auto raw = m->raw(body);
+    if (raw != "1" && raw != "0" && raw.front() != '-' && raw.substr(0, 2) != "1." &&
+        raw.substr(0, 2) != "0.") {
+      out.push_back(ir::Feature::MultipleChoices);
+    }
+  }
+  if (const auto* m = scan.find("reasoning_effort"); m && m->type == codec::JsonType::String) {
+    out.push_back(ir::Feature::Reasoning);
+  }
+  return out;
+}
+
+}  // namespace sy::providers

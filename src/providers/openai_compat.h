@@ -6,9 +6,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "codec/json_scan.h"
 #include "core/result.h"
+#include "ir/chat.h"
 #include "ir/usage.h"
 
 namespace sy::providers {
@@ -33,6 +35,13 @@ Result<ChatRequestInfo> inspect_chat_request(std::string_view body);
 // false, or adding the member). Every other byte is unchanged.
 std::string rewrite_chat_request(std::string_view body, const ChatRequestInfo& info,
                                  std::string_view upstream_model, bool force_include_usage);
+
+// The capabilities a client body needs from a target (ir::required_features for the fast
+// path, without building the IR): tools, parallel_tool_calls, vision (an image_url part),
+// json_object / json_schema (response_format), logprobs, multiple_choices (n > 1), reasoning
+// (reasoning_effort). Only parses the messages when the body mentions "image_url".
+std::vector<ir::Feature> required_features_fast(std::string_view body,
+                                                const ChatRequestInfo& info);
 
 // Usage from a chat.completion body or a chat.completion.chunk: the top-level "usage" object
 // (prompt_tokens, completion_tokens, prompt_tokens_details.cached_tokens,
