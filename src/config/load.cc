@@ -16,10 +16,12 @@ namespace sy::config {
 namespace {
 
 constexpr std::string_view kOpenAiDefaultBaseUrl = "https://api.openai.com/v1";
+constexpr std::string_view kAnthropicDefaultBaseUrl = "https://api.anthropic.com";
+constexpr std::string_view kGeminiDefaultBaseUrl = "https://generativelanguage.googleapis.com";
 
 // Keys kept for features that are designed but not built yet: accepted with a warning, so that
 // a file written for a later version still starts.
-constexpr std::string_view kReservedTopLevel[] = {"catalog", "tenants", "admin"};
+constexpr std::string_view kReservedTopLevel[] = {"tenants", "admin"};
 
 const std::vector<std::string_view> kTopLevelKeys = {"server",  "storage", "providers", "routes",
                                                      "catalog", "tenants", "admin"};
@@ -29,6 +31,10 @@ const std::vector<std::string_view> kServerKeys = {
 const std::vector<std::string_view> kStorageKeys = {"ledger", "counters"};
 const std::vector<std::string_view> kHttpProviderKeys = {
     "type", "base_url", "api_key", "headers", "attributes", "tls_skip_verify", "ca_file"};
+const std::vector<std::string_view> kAnthropicOnlyKeys = {"anthropic_version"};
+const std::vector<std::string_view> kAzureOnlyKeys = {"api_version"};
+const std::vector<std::string_view> kBedrockOnlyKeys = {
+    "region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token"};
 const std::vector<std::string_view> kSimulatorKeys = {
     "type",      "attributes",  "ttft",       "token_delay",       "tokens", "text", "tool_calls",
     "fail_rate", "fail_status", "reset_rate", "reset_after_chunks"};
@@ -36,7 +42,18 @@ const std::vector<std::string_view> kRouteKeys = {"name",     "target", "core", 
                                                   "fallback", "canary", "retries", "timeouts"};
 const std::vector<std::string_view> kTargetKeys = {"target", "weight"};
 const std::vector<std::string_view> kTimeoutKeys = {"connect", "first_byte", "idle", "total"};
-const std::vector<std::string_view> kProviderTypes = {"openai", "openai-compatible", "simulator"};
+const std::vector<std::string_view> kCatalogKeys = {"target", "capabilities", "price",
+                                                    "price_version"};
+// The feature names of ir::Capabilities, as the catalog writes them.
+const std::vector<std::string_view> kCapabilities = {
+    "tools",    "parallel_tool_calls", "vision",   "json_object", "json_schema",
+    "logprobs", "multiple_choices",    "reasoning"};
+constexpr std::string_view kKnownTypes =
+    "anthropic, azure-openai, bedrock, gemini, openai, openai-compatible, simulator";
+
+constexpr std::string_view kAwsAccessKeyIdVar = "AWS_ACCESS_KEY_ID";
+constexpr std::string_view kAwsSecretAccessKeyVar = "AWS_SECRET_ACCESS_KEY";
+constexpr std::string_view kAwsSessionTokenVar = "AWS_SESSION_TOKEN";
 
 constexpr std::uint64_t kMaxWeight = 1'000'000;
 constexpr std::uint64_t kMaxRetries = 10;
@@ -85,9 +102,74 @@ std::string join_names(const std::vector<std::string>& names) {
   return out;
 }
 
+std::string join_views(const std::vector<std::string_view>& names) {
+  std::string out;
+  for (const std::string_view name : names) {
+    out += (out.empty() ? "" : ", ") + std::string(name);
+  }
+  return out;
+}
+
+// What each provider type accepts, and its defaults.
+struct ProviderType {
+  std::string_view name;
+  std::vector<std::string_view> keys;
+  bool key_required;                  // api_key must be written (and non-empty when expanded)
+  std::string_view default_base_url;  // "" = required (bedrock derives it from the region)
+};
+
+const std::vector<ProviderType>& provider_types() {
+  static const std::vector<ProviderType> types = {
+      {"anthropic", union_of(kHttpProviderKeys, kAnthropicOnlyKeys), true,
+       kAnthropicDefaultBaseUrl},
+      {"azure-openai", union_of(kHttpProviderKeys, kAzureOnlyKeys), true, ""},
+      {"bedrock", union_of(kHttpProviderKeys, kBedrockOnlyKeys), false, ""},
+      {"gemini", kHttpProviderKeys, true, kGeminiDefaultBaseUrl},
+      {"openai", kHttpProviderKeys, true, kOpenAiDefaultBaseUrl},
+      {"openai-compatible", kHttpProviderKeys, false, ""},
+      {"simulator", kSimulatorKeys, false, ""},
+  };
+  return types;
+}
+
+const ProviderType* find_type(std::string_view name) {
+  for (const ProviderType& type : provider_types()) {
+    if (type.name == name) {
+      return &type;
+    }
+  }
+  return nullptr;
+}
+
+// Every provider key of any type, so that a typo gets "did you mean" and a key of another type
+// gets "not used by type". The first two lists keep their order for the suggestions' tie-break.
+const std::vector<std::string_view>& all_provider_keys() {
+  static const std::vector<std::string_view> keys =
+      union_of(union_of(union_of(union_of(kHttpProviderKeys, kSimulatorKeys), kAnthropicOnlyKeys),
+                        kAzureOnlyKeys),
+               kBedrockOnlyKeys);
+  return keys;
+}
+
+// "2024-10-21", "2024-12-01-preview", "2023-06-01": sent as a query parameter or header value.
+bool is_version(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_';
+  });
+}
+
+// "us-east-1", "eu-central-2": it becomes part of a host name.
+bool is_region(std::string_view text) {
+  return !text.empty() && text.front() != '-' && text.back() != '-' &&
+         std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+         });
+}
+
 class ConfigLoader {
  public:
-  explicit ConfigLoader(const EnvLookup& env) : reader_(env) {}
+  explicit ConfigLoader(const EnvLookup& env) : env_(env), reader_(env) {}
 
   LoadResult load(const YAML::Node& root) {
     Config config;
@@ -108,6 +190,9 @@ class ConfigLoader {
     }
     if (const auto node = top.get("routes")) {
       load_routes(*node, config);
+    }
+    if (const auto node = top.get("catalog")) {
+      load_catalog(*node, config);
     }
     return finish(std::move(config));
   }
@@ -199,11 +284,10 @@ class ConfigLoader {
                                const std::string& path) {
     ProviderConfig p;
     p.name = name;
-    const std::vector<std::string_view> all_keys = union_of(kHttpProviderKeys, kSimulatorKeys);
-    MapReader m(reader_, node, path, all_keys);
+    MapReader m(reader_, node, path, all_provider_keys());
     if (!m.has("type")) {
       if (node.IsMap() || node.IsNull()) {
-        reader_.error(m.path("type"), "required (one of: openai, openai-compatible, simulator)");
+        reader_.error(m.path("type"), "required (one of: " + std::string(kKnownTypes) + ")");
       }
       return p;
     }
@@ -211,30 +295,33 @@ class ConfigLoader {
     if (p.type.empty()) {
       return p;  // the type's value was reported as invalid
     }
-    if (!contains(kProviderTypes, p.type)) {
+    const ProviderType* type = find_type(p.type);
+    if (type == nullptr) {
       reader_.error(m.path("type"), "unknown provider type \"" + p.type +
-                                        "\" (known: openai, openai-compatible, simulator)");
+                                        "\" (known: " + std::string(kKnownTypes) + ")");
       return p;
     }
-    const bool simulator = p.type == "simulator";
-    const auto& type_keys = simulator ? kSimulatorKeys : kHttpProviderKeys;
     for (const auto& entry : m.entries()) {
-      if (!contains(type_keys, entry.first)) {
+      if (!contains(type->keys, entry.first)) {
         reader_.error(m.path(entry.first), "not used by type \"" + p.type + "\"");
       }
     }
     if (const auto attributes = m.get("attributes")) {
       p.attributes = load_string_map(*attributes, m.path("attributes"), false);
     }
-    if (simulator) {
+    if (p.type == "simulator") {
       load_simulator(m, p.simulator);
     } else {
-      load_http_provider(m, p);
+      load_http_provider(m, *type, p);
     }
     return p;
   }
 
-  void load_http_provider(MapReader& m, ProviderConfig& p) {
+  void load_http_provider(MapReader& m, const ProviderType& type, ProviderConfig& p) {
+    const bool bedrock = p.type == "bedrock";
+    if (bedrock) {
+      load_region(m, p);
+    }
     if (const auto url = m.get("base_url")) {
       if (const auto text = reader_.text(*url, m.path("base_url"))) {
         Parsed<std::string> parsed = parse_base_url(*text);
@@ -244,12 +331,25 @@ class ConfigLoader {
           reader_.error(m.path("base_url"), parsed.error);
         }
       }
-    } else if (p.type == "openai") {
-      p.base_url = std::string(kOpenAiDefaultBaseUrl);
+    } else if (!type.default_base_url.empty()) {
+      p.base_url = std::string(type.default_base_url);
+    } else if (bedrock) {
+      if (!p.region.empty()) {  // else the region was reported
+        p.base_url = "https://bedrock-runtime." + p.region + ".amazonaws.com";
+      }
     } else {
       reader_.error(m.path("base_url"), "required for type \"" + p.type + "\"");
     }
-    load_api_key(m, p);
+    if (p.type == "anthropic") {
+      read_version(m, "anthropic_version", "2023-06-01", p.anthropic_version);
+    } else if (p.type == "azure-openai") {
+      read_version(m, "api_version", "2024-10-21", p.api_version);
+    }
+    if (bedrock) {
+      load_bedrock_credentials(m, p);
+    } else {
+      load_api_key(m, type, p);
+    }
     if (const auto headers = m.get("headers")) {
       p.headers = load_string_map(*headers, m.path("headers"), true);
     }
@@ -266,44 +366,211 @@ class ConfigLoader {
     }
   }
 
-  // The key's value is never put into a message: only the names of the variables it uses.
-  void load_api_key(MapReader& m, ProviderConfig& p) {
-    const auto node = m.get("api_key");
+  // api_version, anthropic_version: sent upstream as written, so only plain version text.
+  void read_version(MapReader& m, std::string_view key, std::string_view example,
+                    std::string& out) {
+    const auto node = m.get(key);
     if (!node) {
-      if (p.type == "openai") {
-        reader_.error(m.path("api_key"), "required for type \"openai\"");
+      return;
+    }
+    const std::optional<std::string> text = reader_.text(*node, m.path(key));
+    if (!text) {
+      return;
+    }
+    if (!is_version(*text)) {
+      reader_.error(m.path(key), "expected a version such as \"" + std::string(example) +
+                                     "\", got \"" + *text + "\"");
+      return;
+    }
+    out = *text;
+  }
+
+  // The written region, else AWS_REGION, else AWS_DEFAULT_REGION (empty counts as unset).
+  void load_region(MapReader& m, ProviderConfig& p) {
+    std::string region;
+    std::string source;
+    if (const auto node = m.get("region")) {
+      const std::optional<std::string> text = reader_.text(*node, m.path("region"));
+      if (!text) {
+        return;
+      }
+      region = *text;
+    } else {
+      for (const std::string_view var : {"AWS_REGION", "AWS_DEFAULT_REGION"}) {
+        std::optional<std::string> value = lookup(var);
+        if (value && !value->empty()) {
+          region = std::move(*value);
+          source = " (from " + std::string(var) + ")";
+          break;
+        }
+      }
+      if (region.empty()) {
+        reader_.error(m.path("region"), "required (or set AWS_REGION)");
+        return;
+      }
+    }
+    if (!is_region(region)) {
+      reader_.error(m.path("region"), "expected an AWS region such as \"us-east-1\", got \"" +
+                                          region + "\"" + source);
+      return;
+    }
+    p.region = std::move(region);
+  }
+
+  std::optional<std::string> lookup(std::string_view name) const {
+    return env_ ? env_(name) : std::nullopt;
+  }
+
+  // A credential's expansion, checked for line breaks (and, unless `may_be_empty`, a literal
+  // ""). nullopt when the key is absent or an error was reported. The value is never put into a
+  // message: only the names of the variables it uses.
+  std::optional<Expansion> read_secret(MapReader& m, std::string_view key, bool may_be_empty) {
+    const auto node = m.get(key);
+    if (!node) {
+      return std::nullopt;
+    }
+    std::optional<Expansion> e = reader_.expand(*node, m.path(key));
+    if (!e || !e->unset.empty()) {
+      return e;  // unset variables disable the provider; the caller decides
+    }
+    if (has_line_break(e->value)) {
+      reader_.error(m.path(key), "must not contain line breaks");
+      return std::nullopt;
+    }
+    if (e->value.empty() && e->referenced.empty() && !may_be_empty) {
+      reader_.error(m.path(key), "must not be empty");
+      return std::nullopt;
+    }
+    return e;
+  }
+
+  void disable(MapReader& m, ProviderConfig& p, std::string reason, const std::string& warning) {
+    p.enabled = false;
+    p.disabled_reason = std::move(reason);
+    reader_.warning(m.path(), "disabled: " + warning);
+  }
+
+  void disable_unset(MapReader& m, ProviderConfig& p, const std::vector<std::string>& unset) {
+    const bool one = unset.size() == 1;
+    const std::string reason = join_names(unset) + (one ? " is not set" : " are not set");
+    disable(m, p, reason, std::string("environment variable") + (one ? " " : "s ") + reason);
+  }
+
+  void disable_empty(MapReader& m, ProviderConfig& p, std::string_view key,
+                     const std::vector<std::string>& referenced) {
+    const std::string names = join_names(referenced);
+    disable(m, p, std::string(key) + " is empty (from " + names + ")",
+            std::string(key) + " is empty (environment: " + names + ")");
+  }
+
+  void load_api_key(MapReader& m, const ProviderType& type, ProviderConfig& p) {
+    if (!m.has("api_key")) {
+      if (type.key_required) {
+        reader_.error(m.path("api_key"), "required for type \"" + p.type + "\"");
       }
       return;
     }
-    std::optional<Expansion> key = reader_.expand(*node, m.path("api_key"));
+    std::optional<Expansion> key = read_secret(m, "api_key", !type.key_required);
     if (!key) {
       return;
     }
     if (!key->unset.empty()) {
-      const bool one = key->unset.size() == 1;
-      const std::string names = join_names(key->unset);
-      p.enabled = false;
-      p.disabled_reason = names + (one ? " is not set" : " are not set");
-      reader_.warning(m.path(), std::string("disabled: environment variable") + (one ? " " : "s ") +
-                                    p.disabled_reason);
+      disable_unset(m, p, key->unset);
       return;
     }
-    if (has_line_break(key->value)) {
-      reader_.error(m.path("api_key"), "must not contain line breaks");
-      return;
-    }
-    if (key->value.empty() && p.type == "openai") {
-      if (key->referenced.empty()) {
-        reader_.error(m.path("api_key"), "must not be empty");
-        return;
-      }
-      const std::string names = join_names(key->referenced);
-      p.enabled = false;
-      p.disabled_reason = "api_key is empty (from " + names + ")";
-      reader_.warning(m.path(), "disabled: api_key is empty (environment: " + names + ")");
+    if (key->value.empty() && type.key_required) {
+      disable_empty(m, p, "api_key", key->referenced);
       return;
     }
     p.api_key = std::move(key->value);
+  }
+
+  // A non-empty api_key (a Bedrock API key, sent as a Bearer token) wins; else the aws_* keys
+  // when written; else AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
+  void load_bedrock_credentials(MapReader& m, ProviderConfig& p) {
+    constexpr std::string_view kId = "aws_access_key_id";
+    constexpr std::string_view kSecret = "aws_secret_access_key";
+    constexpr std::string_view kToken = "aws_session_token";
+    const std::optional<Expansion> key = read_secret(m, "api_key", false);
+    const std::optional<Expansion> id = read_secret(m, kId, false);
+    const std::optional<Expansion> secret = read_secret(m, kSecret, false);
+    const std::optional<Expansion> token = read_secret(m, kToken, true);
+    // A key that is written but read as nullopt was reported.
+    bool failed = (m.has("api_key") && !key) || (m.has(kId) && !id) ||
+                  (m.has(kSecret) && !secret) || (m.has(kToken) && !token);
+    const bool written = m.has(kId) || m.has(kSecret) || m.has(kToken);
+    if (written && !m.has(kId)) {
+      reader_.error(m.path(kId), "required when other aws_* keys are set");
+      failed = true;
+    }
+    if (written && !m.has(kSecret)) {
+      reader_.error(m.path(kSecret), "required when other aws_* keys are set");
+      failed = true;
+    }
+    if (failed) {
+      return;
+    }
+    if (key) {
+      if (!key->unset.empty()) {
+        disable_unset(m, p, key->unset);
+        return;
+      }
+      if (!key->value.empty()) {
+        p.api_key = key->value;
+        return;
+      }
+      // An api_key that expanded to "" ("${BEDROCK_API_KEY:-}"): use the AWS credentials.
+    }
+    if (written) {
+      std::vector<std::string> unset;
+      for (const auto* e : {&id, &secret, &token}) {
+        if (e->has_value()) {
+          for (const std::string& name : (*e)->unset) {
+            if (std::find(unset.begin(), unset.end(), name) == unset.end()) {
+              unset.push_back(name);
+            }
+          }
+        }
+      }
+      if (!unset.empty()) {
+        disable_unset(m, p, unset);
+        return;
+      }
+      if (id->value.empty()) {
+        disable_empty(m, p, kId, id->referenced);
+        return;
+      }
+      if (secret->value.empty()) {
+        disable_empty(m, p, kSecret, secret->referenced);
+        return;
+      }
+      p.aws_access_key_id = id->value;
+      p.aws_secret_access_key = secret->value;
+      p.aws_session_token = token ? token->value : "";
+      return;
+    }
+    std::string values[3];
+    const std::string_view vars[3] = {kAwsAccessKeyIdVar, kAwsSecretAccessKeyVar,
+                                      kAwsSessionTokenVar};
+    for (std::size_t i = 0; i < 3; ++i) {
+      values[i] = lookup(vars[i]).value_or("");
+      if (has_line_break(values[i])) {
+        reader_.error(m.path(), "environment variable " + std::string(vars[i]) +
+                                    " must not contain line breaks");
+        failed = true;
+      }
+    }
+    if (failed) {
+      return;
+    }
+    if (values[0].empty() || values[1].empty()) {
+      disable(m, p, "no AWS credentials",
+              "no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or api_key)");
+      return;
+    }
+    p.aws_access_key_id = std::move(values[0]);
+    p.aws_secret_access_key = std::move(values[1]);
+    p.aws_session_token = std::move(values[2]);
   }
 
   void load_simulator(MapReader& m, SimulatorConfig& sim) {
@@ -490,7 +757,84 @@ class ConfigLoader {
     }
   }
 
+  // catalog: [{target: provider/model, capabilities: [...]}]; prices wait for the ledger.
+  void load_catalog(const YAML::Node& node, Config& config) {
+    if (!reader_.is_list(node, "catalog")) {
+      return;
+    }
+    std::vector<std::string> seen;  // every valid target, also of entries with other errors
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const std::string path = index_path("catalog", i);
+      const YAML::Node item = node[i];
+      if (!item.IsMap()) {
+        reader_.error(path, "expected a map, got " + node_kind(item));
+        continue;
+      }
+      MapReader m(reader_, item, path, kCatalogKeys);
+      CatalogEntry entry;
+      bool ok = true;
+      if (const auto target = m.get("target")) {
+        if (const auto ref = load_target_text(*target, m.path("target"), config)) {
+          entry.target = ref->text();
+          if (std::find(seen.begin(), seen.end(), entry.target) != seen.end()) {
+            reader_.error(m.path("target"), "duplicate target \"" + entry.target + "\"");
+            ok = false;
+          }
+          seen.push_back(entry.target);
+        } else {
+          ok = false;
+        }
+      } else {
+        reader_.error(m.path("target"), "required");
+        ok = false;
+      }
+      if (const auto list = m.get("capabilities")) {
+        entry.has_capabilities = true;
+        ok = load_capabilities(*list, m.path("capabilities"), entry.capabilities) && ok;
+      }
+      if ((m.has("price") || m.has("price_version")) && !price_warned_) {
+        reader_.warning("catalog", "prices are not used yet (ledger pending); ignored");
+        price_warned_ = true;
+      }
+      if (ok) {
+        config.catalog.push_back(std::move(entry));
+      }
+    }
+  }
+
+  bool load_capabilities(const YAML::Node& node, const std::string& path,
+                         std::vector<std::string>& out) {
+    if (!reader_.is_list(node, path)) {
+      return false;
+    }
+    bool ok = true;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const std::string item_path = index_path(path, i);
+      const std::optional<std::string> name = reader_.text(node[i], item_path);
+      if (!name) {
+        ok = false;
+        continue;
+      }
+      if (!contains(kCapabilities, *name)) {
+        const std::string suggestion = closest_key(*name, kCapabilities);
+        reader_.error(item_path, "unknown capability \"" + *name + "\" (" +
+                                     (suggestion.empty() ? "known: " + join_views(kCapabilities)
+                                                         : "did you mean \"" + suggestion + "\"?") +
+                                     ")");
+        ok = false;
+      } else if (std::find(out.begin(), out.end(), *name) != out.end()) {
+        reader_.error(item_path, "duplicate capability \"" + *name + "\"");
+        ok = false;
+      } else {
+        out.push_back(*name);
+      }
+    }
+    return ok;
+  }
+
+  const EnvLookup& env_;
   Reader reader_;
+  bool price_warned_ = false;
 };
 
 }  // namespace

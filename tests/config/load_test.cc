@@ -227,8 +227,8 @@ TEST(LoadConfig, CollectsEveryErrorInFileOrder) {
           "server.workers: expected \"auto\" or an integer 1..256, got \"0\"",
           "server.max_body_bytes: invalid size \"8mb\" (use an integer number of bytes, or with "
           "KiB, MiB, GiB, KB, MB or GB, e.g. 8MiB)",
-          "providers.x.type: unknown provider type \"foo\" (known: openai, openai-compatible, "
-          "simulator)",
+          "providers.x.type: unknown provider type \"foo\" (known: anthropic, azure-openai, "
+          "bedrock, gemini, openai, openai-compatible, simulator)",
           "providers.y.base_url: required for type \"openai-compatible\"",
           "routes[0].timeout: unknown key (did you mean \"timeouts\"?)",
           "routes[1].name: duplicate route \"chat\"",
@@ -283,10 +283,11 @@ constexpr const char* kSim = "providers: {s: {type: simulator}}\n";
 // Each case is one problem, so each must give exactly one error.
 const MessageCase kMessageCases[] = {
     {"providers: {x: {type: foo}}",
-     "providers.x.type: unknown provider type \"foo\" (known: openai, openai-compatible, "
-     "simulator)"},
+     "providers.x.type: unknown provider type \"foo\" (known: anthropic, azure-openai, bedrock, "
+     "gemini, openai, openai-compatible, simulator)"},
     {"providers: {x: {base_url: 'http://h'}}",
-     "providers.x.type: required (one of: openai, openai-compatible, simulator)"},
+     "providers.x.type: required (one of: anthropic, azure-openai, bedrock, gemini, openai, "
+     "openai-compatible, simulator)"},
     {"providers: {'bad name': {type: simulator}}",
      "providers.bad name: invalid provider name (use letters, digits, '_', '.' and '-')"},
     {"providers: {o: {type: openai}}", "providers.o.api_key: required for type \"openai\""},
@@ -367,6 +368,95 @@ const MessageCase kMessageCases[] = {
      "routes[0].timeouts.totl: unknown key (did you mean \"total\"?)"},
     {"providers: {s: {type: simulator}}\nroutes: [{name: a, target: s/m, timeouts: {idle: 0}}]",
      "routes[0].timeouts.idle: must be greater than 0"},
+    // anthropic, gemini, azure-openai, bedrock
+    {"providers: {a: {type: anthropc}}",
+     "providers.a.type: unknown provider type \"anthropc\" (known: anthropic, azure-openai, "
+     "bedrock, gemini, openai, openai-compatible, simulator)"},
+    {"providers: {a: {type: anthropic}}", "providers.a.api_key: required for type \"anthropic\""},
+    {"providers: {g: {type: gemini}}", "providers.g.api_key: required for type \"gemini\""},
+    {"providers: {z: {type: azure-openai, base_url: 'https://r.openai.azure.com'}}",
+     "providers.z.api_key: required for type \"azure-openai\""},
+    {"providers: {z: {type: azure-openai, api_key: k}}",
+     "providers.z.base_url: required for type \"azure-openai\""},
+    {"providers: {a: {type: anthropic, api_key: ''}}", "providers.a.api_key: must not be empty"},
+    {"providers: {g: {type: gemini, api_key: ''}}", "providers.g.api_key: must not be empty"},
+    {"providers: {a: {type: anthropic, api_key: k, api_version: '2024-10-21'}}",
+     "providers.a.api_version: not used by type \"anthropic\""},
+    {"providers: {g: {type: gemini, api_key: k, anthropic_version: '2023-06-01'}}",
+     "providers.g.anthropic_version: not used by type \"gemini\""},
+    {"providers: {z: {type: azure-openai, base_url: 'https://r', api_key: k, region: eu}}",
+     "providers.z.region: not used by type \"azure-openai\""},
+    {"providers: {o: {type: openai, api_key: k, aws_access_key_id: AK}}",
+     "providers.o.aws_access_key_id: not used by type \"openai\""},
+    {"providers: {s: {type: simulator, api_version: '2024-10-21'}}",
+     "providers.s.api_version: not used by type \"simulator\""},
+    {"providers: {b: {type: bedrock, region: us-east-1, api_key: k, anthropic_version: x}}",
+     "providers.b.anthropic_version: not used by type \"bedrock\""},
+    {"providers: {b: {type: bedrock, region: us-east-1, api_key: k, ttft: 1s}}",
+     "providers.b.ttft: not used by type \"bedrock\""},
+    {"providers: {a: {type: anthropic, api_key: k, anthropic_verison: x}}",
+     "providers.a.anthropic_verison: unknown key (did you mean \"anthropic_version\"?)"},
+    {"providers: {b: {type: bedrock, api_key: k, region: us-east-1, regoin: x}}",
+     "providers.b.regoin: unknown key (did you mean \"region\"?)"},
+    {"providers: {a: {type: anthropic, api_key: k, anthropic_version: '2023 06 01'}}",
+     "providers.a.anthropic_version: expected a version such as \"2023-06-01\", got \"2023 06 "
+     "01\""},
+    {"providers: {z: {type: azure-openai, base_url: 'https://r', api_key: k, api_version: ''}}",
+     "providers.z.api_version: expected a version such as \"2024-10-21\", got \"\""},
+    {"providers: {z: {type: azure-openai, base_url: 'https://r', api_key: k, "
+     "api_version: '2024-10-21&x=1'}}",
+     "providers.z.api_version: expected a version such as \"2024-10-21\", got \"2024-10-21&x=1\""},
+    {"providers: {b: {type: bedrock, api_key: k}}",
+     "providers.b.region: required (or set AWS_REGION)"},
+    {"providers: {b: {type: bedrock, region: 'US East 1', api_key: k}}",
+     "providers.b.region: expected an AWS region such as \"us-east-1\", got \"US East 1\""},
+    {"providers: {b: {type: bedrock, region: 'evil.com/x', api_key: k}}",
+     "providers.b.region: expected an AWS region such as \"us-east-1\", got \"evil.com/x\""},
+    {"providers: {b: {type: bedrock, region: us-east-1, base_url: 'bedrock.local'}}",
+     "providers.b.base_url: must start with http:// or https://"},
+    {"providers: {b: {type: bedrock, region: us-east-1, api_key: ''}}",
+     "providers.b.api_key: must not be empty"},
+    {"providers: {b: {type: bedrock, region: us-east-1, aws_access_key_id: AK}}",
+     "providers.b.aws_secret_access_key: required when other aws_* keys are set"},
+    {"providers: {b: {type: bedrock, region: us-east-1, aws_secret_access_key: S}}",
+     "providers.b.aws_access_key_id: required when other aws_* keys are set"},
+    {"providers: {b: {type: bedrock, region: us-east-1, aws_access_key_id: AK, "
+     "aws_secret_access_key: ''}}",
+     "providers.b.aws_secret_access_key: must not be empty"},
+    {"providers: {b: {type: bedrock, region: us-east-1, aws_access_key_id: AK, "
+     "aws_secret_access_key: \"S\\nX\"}}",
+     "providers.b.aws_secret_access_key: must not contain line breaks"},
+    {"providers: {b: {type: bedrock, region: us-east-1, aws_access_key_id: [AK], "
+     "aws_secret_access_key: S}}",
+     "providers.b.aws_access_key_id: expected a single value, got a list"},
+    // catalog
+    {"catalog: {target: s/m}", "catalog: expected a list, got a map"},
+    {"providers: {s: {type: simulator}}\ncatalog: [s/m]",
+     "catalog[0]: expected a map, got a value"},
+    {"providers: {s: {type: simulator}}\ncatalog: [{capabilities: [tools]}]",
+     "catalog[0].target: required"},
+    {"providers: {s: {type: simulator}}\ncatalog: [{target: x/m}]",
+     "catalog[0].target: unknown provider \"x\""},
+    {"providers: {s: {type: simulator}}\ncatalog: [{target: gpt-4o}]",
+     "catalog[0].target: expected \"provider/model\", got \"gpt-4o\""},
+    {"providers: {s: {type: simulator}}\ncatalog: [{target: s/m}, {target: s/n}, {target: s/m}]",
+     "catalog[2].target: duplicate target \"s/m\""},
+    {"providers: {s: {type: simulator}}\ncatalog: [{target: s/m, capabilities: [tools, vison]}]",
+     "catalog[0].capabilities[1]: unknown capability \"vison\" (did you mean \"vision\"?)"},
+    {"providers: {s: {type: simulator}}\ncatalog: [{target: s/m, capabilities: [teleport]}]",
+     "catalog[0].capabilities[0]: unknown capability \"teleport\" (known: tools, "
+     "parallel_tool_calls, vision, json_object, json_schema, logprobs, multiple_choices, "
+     "reasoning)"},
+    {"providers: {s: {type: simulator}}\ncatalog: [{target: s/m, capabilities: [tools, tools]}]",
+     "catalog[0].capabilities[1]: duplicate capability \"tools\""},
+    {"providers: {s: {type: simulator}}\ncatalog: [{target: s/m, capabilities: tools}]",
+     "catalog[0].capabilities: expected a list, got a value"},
+    {"providers: {s: {type: simulator}}\ncatalog: [{target: s/m, capabilities: [[tools]]}]",
+     "catalog[0].capabilities[0]: expected a single value, got a list"},
+    {"providers: {s: {type: simulator}}\ncatalog: [{target: s/m, capabilites: [tools]}]",
+     "catalog[0].capabilites: unknown key (did you mean \"capabilities\"?)"},
+    {"providers: {s: {type: simulator}}\ncatalog: [{target: s/m, prices: {input: 1}}]",
+     "catalog[0].prices: unknown key (did you mean \"price\"?)"},
 };
 
 // Named by index: stable across runs (the default would print the struct's pointer bytes).
@@ -393,8 +483,7 @@ TEST(LoadConfig, NoDidYouMeanForFarOffKeys) {
 TEST(LoadConfig, ReservedTopLevelKeysWarnAndAreIgnored) {
   const LoadResult r = load_config_file(fixture("reserved.yaml"), kNoEnv);
   EXPECT_THAT(texts(r.errors), IsEmpty());
-  EXPECT_THAT(texts(r.warnings), ElementsAre("catalog: not supported yet; ignored",
-                                             "tenants: not supported yet; ignored",
+  EXPECT_THAT(texts(r.warnings), ElementsAre("tenants: not supported yet; ignored",
                                              "admin: not supported yet; ignored"));
   EXPECT_TRUE(r.config);
 }
@@ -533,6 +622,382 @@ TEST(LoadConfig, CanaryWithoutLowerTiersWarns) {
                           "targets"));
 }
 
+// ---------------------------------------------------------------------------------------------
+// anthropic, gemini, azure-openai, bedrock
+
+const std::map<std::string, std::string> kProviderEnv = {{"ANTHROPIC_API_KEY", "sk-ant-1"},
+                                                         {"GEMINI_API_KEY", "AIza-1"},
+                                                         {"AZURE_OPENAI_API_KEY", "az-1"},
+                                                         {"BEDROCK_API_KEY", "ABSK-1"},
+                                                         {"AWS_REGION", "us-east-1"},
+                                                         {"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
+                                                         {"AWS_SECRET_ACCESS_KEY", "aws-sec-1"},
+                                                         {"LOCAL_AWS_ID", "AKIDLOCAL"},
+                                                         {"LOCAL_AWS_SECRET", "aws-sec-2"}};
+
+TEST(ProviderTypes, FixtureFillsDefaultsAndReadsEveryKey) {
+  const LoadResult r = load_config_file(fixture("providers.yaml"), env_of(kProviderEnv));
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(texts(r.warnings), IsEmpty());
+  const Config& c = *r.config;
+  ASSERT_EQ(c.providers.size(), 8u);
+
+  const ProviderConfig& claude = *c.find_provider("claude");
+  EXPECT_EQ(claude.type, "anthropic");
+  EXPECT_EQ(claude.base_url, "https://api.anthropic.com");
+  EXPECT_EQ(claude.api_key, "sk-ant-1");
+  EXPECT_EQ(claude.anthropic_version, "2023-06-01");
+  EXPECT_TRUE(claude.enabled);
+  const ProviderConfig& claude_old = *c.find_provider("claude-old");
+  EXPECT_EQ(claude_old.base_url, "http://127.0.0.1:9001");
+  EXPECT_EQ(claude_old.api_key, "k-2");
+  EXPECT_EQ(claude_old.anthropic_version, "2023-01-01");
+
+  const ProviderConfig& gemini = *c.find_provider("gemini");
+  EXPECT_EQ(gemini.base_url, "https://generativelanguage.googleapis.com");
+  EXPECT_EQ(gemini.api_key, "AIza-1");
+  EXPECT_EQ(gemini.headers.at("X-Goog-User-Project"), "p-1");
+
+  const ProviderConfig& azure = *c.find_provider("azure-eu");
+  EXPECT_EQ(azure.base_url, "https://sy-eu.openai.azure.com");
+  EXPECT_EQ(azure.api_key, "az-1");
+  EXPECT_EQ(azure.api_version, "2024-10-21");
+  EXPECT_EQ(azure.attributes.at("region"), "eu");
+  const ProviderConfig& preview = *c.find_provider("azure-preview");
+  EXPECT_EQ(preview.base_url, "https://sy-us.openai.azure.com");
+  EXPECT_EQ(preview.api_version, "2025-01-01-preview");
+
+  // Region and credentials from the environment.
+  const ProviderConfig& bedrock = *c.find_provider("bedrock");
+  EXPECT_EQ(bedrock.region, "us-east-1");
+  EXPECT_EQ(bedrock.base_url, "https://bedrock-runtime.us-east-1.amazonaws.com");
+  EXPECT_EQ(bedrock.api_key, "");
+  EXPECT_EQ(bedrock.aws_access_key_id, "AKIDEXAMPLE");
+  EXPECT_EQ(bedrock.aws_secret_access_key, "aws-sec-1");
+  EXPECT_EQ(bedrock.aws_session_token, "");
+  EXPECT_TRUE(bedrock.enabled);
+
+  // A Bedrock API key wins over the AWS credentials in the environment.
+  const ProviderConfig& bedrock_eu = *c.find_provider("bedrock-eu");
+  EXPECT_EQ(bedrock_eu.region, "eu-central-1");
+  EXPECT_EQ(bedrock_eu.base_url, "https://bedrock-runtime.eu-central-1.amazonaws.com");
+  EXPECT_EQ(bedrock_eu.api_key, "ABSK-1");
+  EXPECT_EQ(bedrock_eu.aws_access_key_id, "");
+  EXPECT_EQ(bedrock_eu.aws_secret_access_key, "");
+
+  // Written aws_* keys win over the environment; an empty session token means none.
+  const ProviderConfig& bedrock_local = *c.find_provider("bedrock-local");
+  EXPECT_EQ(bedrock_local.region, "us-west-2");
+  EXPECT_EQ(bedrock_local.base_url, "http://127.0.0.1:9002");
+  EXPECT_EQ(bedrock_local.aws_access_key_id, "AKIDLOCAL");
+  EXPECT_EQ(bedrock_local.aws_secret_access_key, "aws-sec-2");
+  EXPECT_EQ(bedrock_local.aws_session_token, "");
+  EXPECT_TRUE(bedrock_local.enabled);
+}
+
+TEST(ProviderTypes, UnsetKeyVariablesDisableEachProviderWithOneWarning) {
+  const LoadResult r = load_config_file(fixture("providers.yaml"), kNoEnv);
+  ASSERT_THAT(texts(r.errors),
+              ElementsAre("providers.bedrock.region: required (or set AWS_REGION)"));
+  EXPECT_THAT(
+      texts(r.warnings),
+      ElementsAre(
+          "providers.claude: disabled: environment variable ANTHROPIC_API_KEY is not set",
+          "providers.gemini: disabled: environment variable GEMINI_API_KEY is not set",
+          "providers.azure-eu: disabled: environment variable AZURE_OPENAI_API_KEY is not set",
+          "providers.bedrock: disabled: no AWS credentials (set AWS_ACCESS_KEY_ID and "
+          "AWS_SECRET_ACCESS_KEY, or api_key)",
+          "providers.bedrock-eu: disabled: environment variable BEDROCK_API_KEY is not set",
+          "providers.bedrock-local: disabled: environment variables LOCAL_AWS_ID, "
+          "LOCAL_AWS_SECRET are not set",
+          "routes[0]: every target is disabled; requests will get 503"));
+
+  const LoadResult region_only =
+      load_config_file(fixture("providers.yaml"), env_of({{"AWS_DEFAULT_REGION", "eu-west-1"}}));
+  ASSERT_THAT(texts(region_only.errors), IsEmpty());
+  const Config& c = *region_only.config;
+  for (const char* name : {"claude", "gemini", "azure-eu", "bedrock", "bedrock-eu"}) {
+    EXPECT_FALSE(c.find_provider(name)->enabled) << name;
+  }
+  EXPECT_TRUE(c.find_provider("claude-old")->enabled);
+  EXPECT_EQ(c.find_provider("claude")->disabled_reason, "ANTHROPIC_API_KEY is not set");
+  EXPECT_EQ(c.find_provider("bedrock")->disabled_reason, "no AWS credentials");
+  EXPECT_EQ(c.find_provider("bedrock")->region, "eu-west-1");
+}
+
+TEST(ProviderTypes, EmptyKeyFromTheEnvironmentDisablesKeyedTypes) {
+  const LoadResult r = load_config_string(
+      "providers:\n"
+      "  a: {type: anthropic, api_key: '${A:-}'}\n"
+      "  g: {type: gemini, api_key: '${G}'}\n"
+      "  z: {type: azure-openai, base_url: 'https://r.openai.azure.com', api_key: '${Z:-}'}\n",
+      env_of({{"G", ""}}));
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(texts(r.warnings),
+              ElementsAre("providers.a: disabled: api_key is empty (environment: A)",
+                          "providers.g: disabled: api_key is empty (environment: G)",
+                          "providers.z: disabled: api_key is empty (environment: Z)"));
+  for (const ProviderConfig& p : r.config->providers) {
+    EXPECT_FALSE(p.enabled) << p.name;
+  }
+}
+
+LoadResult load_bedrock(const std::string& keys, std::map<std::string, std::string> env) {
+  return load_config_string("providers: {b: {type: bedrock" + keys + "}}", env_of(std::move(env)));
+}
+
+TEST(Bedrock, RegionFromKeyThenAwsRegionThenAwsDefaultRegion) {
+  const std::map<std::string, std::string> creds = {{"AWS_ACCESS_KEY_ID", "AK"},
+                                                    {"AWS_SECRET_ACCESS_KEY", "S"}};
+  auto with = [&](std::map<std::string, std::string> extra) {
+    extra.insert(creds.begin(), creds.end());
+    return extra;
+  };
+  const LoadResult written =
+      load_bedrock(", region: ap-south-1", with({{"AWS_REGION", "us-east-1"}}));
+  ASSERT_THAT(texts(written.errors), IsEmpty());
+  EXPECT_EQ(written.config->providers[0].region, "ap-south-1");
+  EXPECT_EQ(written.config->providers[0].base_url,
+            "https://bedrock-runtime.ap-south-1.amazonaws.com");
+
+  const LoadResult both =
+      load_bedrock("", with({{"AWS_REGION", "us-east-2"}, {"AWS_DEFAULT_REGION", "eu-west-1"}}));
+  ASSERT_THAT(texts(both.errors), IsEmpty());
+  EXPECT_EQ(both.config->providers[0].region, "us-east-2");
+
+  // An empty AWS_REGION counts as unset.
+  const LoadResult fallback =
+      load_bedrock("", with({{"AWS_REGION", ""}, {"AWS_DEFAULT_REGION", "eu-west-1"}}));
+  ASSERT_THAT(texts(fallback.errors), IsEmpty());
+  EXPECT_EQ(fallback.config->providers[0].region, "eu-west-1");
+  EXPECT_EQ(fallback.config->providers[0].base_url,
+            "https://bedrock-runtime.eu-west-1.amazonaws.com");
+
+  EXPECT_THAT(texts(load_bedrock("", creds).errors),
+              ElementsAre("providers.b.region: required (or set AWS_REGION)"));
+  EXPECT_THAT(texts(load_bedrock("", with({{"AWS_REGION", "us east"}})).errors),
+              ElementsAre("providers.b.region: expected an AWS region such as \"us-east-1\", got "
+                          "\"us east\" (from AWS_REGION)"));
+  EXPECT_THAT(texts(load_bedrock(", region: '${R}'", creds).errors),
+              ElementsAre("providers.b.region: environment variable R is not set"));
+}
+
+TEST(Bedrock, CredentialsFromTheEnvironmentWithSessionToken) {
+  const LoadResult r = load_bedrock(
+      ", region: us-east-1",
+      {{"AWS_ACCESS_KEY_ID", "ASIAX"}, {"AWS_SECRET_ACCESS_KEY", "S"}, {"AWS_SESSION_TOKEN", "T"}});
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(texts(r.warnings), IsEmpty());
+  const ProviderConfig& p = r.config->providers[0];
+  EXPECT_TRUE(p.enabled);
+  EXPECT_EQ(p.aws_access_key_id, "ASIAX");
+  EXPECT_EQ(p.aws_secret_access_key, "S");
+  EXPECT_EQ(p.aws_session_token, "T");
+  EXPECT_EQ(p.api_key, "");
+}
+
+TEST(Bedrock, MissingCredentialsDisableWithOneWarning) {
+  const std::string warning =
+      "providers.b: disabled: no AWS credentials (set AWS_ACCESS_KEY_ID and "
+      "AWS_SECRET_ACCESS_KEY, or api_key)";
+  for (const auto& env : std::vector<std::map<std::string, std::string>>{
+           {},
+           {{"AWS_ACCESS_KEY_ID", "AK"}},
+           {{"AWS_SECRET_ACCESS_KEY", "S"}, {"AWS_SESSION_TOKEN", "T"}},
+           {{"AWS_ACCESS_KEY_ID", ""}, {"AWS_SECRET_ACCESS_KEY", "S"}}}) {
+    const LoadResult r = load_bedrock(", region: us-east-1", env);
+    ASSERT_THAT(texts(r.errors), IsEmpty());
+    EXPECT_THAT(texts(r.warnings), ElementsAre(warning));
+    const ProviderConfig& p = r.config->providers[0];
+    EXPECT_FALSE(p.enabled);
+    EXPECT_EQ(p.disabled_reason, "no AWS credentials");
+    EXPECT_EQ(p.aws_access_key_id, "");
+    EXPECT_EQ(p.aws_secret_access_key, "");
+    EXPECT_EQ(p.aws_session_token, "");
+  }
+}
+
+TEST(Bedrock, ApiKeyWinsAndAnEmptyOneFallsBackToAwsCredentials) {
+  const std::map<std::string, std::string> env = {
+      {"AWS_ACCESS_KEY_ID", "AK"}, {"AWS_SECRET_ACCESS_KEY", "S"}, {"KEY", "ABSK-2"}};
+  const LoadResult key = load_bedrock(", region: us-east-1, api_key: '${KEY}'", env);
+  ASSERT_THAT(texts(key.errors), IsEmpty());
+  EXPECT_THAT(texts(key.warnings), IsEmpty());
+  EXPECT_EQ(key.config->providers[0].api_key, "ABSK-2");
+  EXPECT_EQ(key.config->providers[0].aws_access_key_id, "");
+
+  // Written aws_* keys are checked but not used when the api_key is set.
+  const LoadResult key_and_written = load_bedrock(
+      ", region: us-east-1, api_key: k, aws_access_key_id: AK2, aws_secret_access_key: S2", env);
+  ASSERT_THAT(texts(key_and_written.errors), IsEmpty());
+  EXPECT_EQ(key_and_written.config->providers[0].api_key, "k");
+  EXPECT_EQ(key_and_written.config->providers[0].aws_access_key_id, "");
+
+  const LoadResult optional = load_bedrock(", region: us-east-1, api_key: '${NOKEY:-}'", env);
+  ASSERT_THAT(texts(optional.errors), IsEmpty());
+  EXPECT_THAT(texts(optional.warnings), IsEmpty());
+  EXPECT_EQ(optional.config->providers[0].api_key, "");
+  EXPECT_EQ(optional.config->providers[0].aws_access_key_id, "AK");
+  EXPECT_TRUE(optional.config->providers[0].enabled);
+
+  // An api_key naming an unset variable disables the provider, as for every type.
+  const LoadResult unset = load_bedrock(", region: us-east-1, api_key: '${NOKEY}'", env);
+  ASSERT_THAT(texts(unset.errors), IsEmpty());
+  EXPECT_THAT(texts(unset.warnings),
+              ElementsAre("providers.b: disabled: environment variable NOKEY is not set"));
+  EXPECT_FALSE(unset.config->providers[0].enabled);
+}
+
+TEST(Bedrock, WrittenAwsKeysReplaceTheEnvironment) {
+  const std::map<std::string, std::string> env = {{"AWS_ACCESS_KEY_ID", "AK-ENV"},
+                                                  {"AWS_SECRET_ACCESS_KEY", "S-ENV"},
+                                                  {"AWS_SESSION_TOKEN", "T-ENV"},
+                                                  {"MY_ID", "AK-MINE"},
+                                                  {"MY_SECRET", "S-MINE"}};
+  const LoadResult r = load_bedrock(
+      ", region: us-east-1, aws_access_key_id: '${MY_ID}', aws_secret_access_key: '${MY_SECRET}'",
+      env);
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(texts(r.warnings), IsEmpty());
+  const ProviderConfig& p = r.config->providers[0];
+  EXPECT_EQ(p.aws_access_key_id, "AK-MINE");
+  EXPECT_EQ(p.aws_secret_access_key, "S-MINE");
+  EXPECT_EQ(p.aws_session_token, "");  // the environment's token is not mixed in
+
+  const LoadResult token = load_bedrock(
+      ", region: us-east-1, aws_access_key_id: A, aws_secret_access_key: S, aws_session_token: T",
+      {});
+  ASSERT_THAT(texts(token.errors), IsEmpty());
+  EXPECT_EQ(token.config->providers[0].aws_session_token, "T");
+
+  const LoadResult unset = load_bedrock(
+      ", region: us-east-1, aws_access_key_id: '${X}', aws_secret_access_key: '${Y}${X}', "
+      "aws_session_token: '${Z}'",
+      env);
+  ASSERT_THAT(texts(unset.errors), IsEmpty());
+  EXPECT_THAT(texts(unset.warnings),
+              ElementsAre("providers.b: disabled: environment variables X, Y, Z are not set"));
+  EXPECT_FALSE(unset.config->providers[0].enabled);
+
+  const LoadResult empty = load_bedrock(
+      ", region: us-east-1, aws_access_key_id: '${X:-}', aws_secret_access_key: S", env);
+  ASSERT_THAT(texts(empty.errors), IsEmpty());
+  EXPECT_THAT(texts(empty.warnings),
+              ElementsAre("providers.b: disabled: aws_access_key_id is empty (environment: X)"));
+
+  EXPECT_THAT(texts(load_bedrock(", region: us-east-1, aws_session_token: T", env).errors),
+              ElementsAre("providers.b.aws_access_key_id: required when other aws_* keys are set",
+                          "providers.b.aws_secret_access_key: required when other aws_* keys are "
+                          "set"));
+}
+
+TEST(Bedrock, SecretsNeverAppearInMessages) {
+  const std::string secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+  const std::map<std::string, std::string> env = {{"AWS_ACCESS_KEY_ID", secret + "-id"},
+                                                  {"AWS_SECRET_ACCESS_KEY", secret + "\n"},
+                                                  {"AWS_SESSION_TOKEN", secret + "-token"},
+                                                  {"K", secret}};
+  std::vector<LoadResult> results;
+  results.push_back(load_bedrock(", region: us-east-1", env));
+  results.push_back(load_bedrock(", region: us-east-1, api_key: \"${K}\\n\"", env));
+  results.push_back(load_bedrock(
+      ", region: us-east-1, aws_access_key_id: '${K}', aws_secret_access_key: \"${K}\\r\"", env));
+  results.push_back(load_bedrock(", region: us-east-1, aws_access_key_id: '${K}'", env));
+  results.push_back(load_config_string(
+      "providers:\n"
+      "  a: {type: anthropic, api_key: '${K}', anthropic_version: '1 2'}\n"
+      "  g: {type: gemini, api_key: \"${K}\\n\", base_url: '${K}'}\n"
+      "  z: {type: azure-openai, base_url: 'https://r', api_key: '${K}', api_version: 'a b'}\n",
+      env_of(env)));
+  EXPECT_THAT(texts(results[0].errors),
+              ElementsAre("providers.b: environment variable AWS_SECRET_ACCESS_KEY must not "
+                          "contain line breaks"));
+  EXPECT_THAT(texts(results[1].errors),
+              ElementsAre("providers.b.api_key: must not contain line breaks"));
+  EXPECT_THAT(texts(results[2].errors),
+              ElementsAre("providers.b.aws_secret_access_key: must not contain line breaks"));
+  for (const LoadResult& r : results) {
+    EXPECT_FALSE(r.errors.empty());
+    for (const auto* list : {&r.errors, &r.warnings}) {
+      for (const ConfigIssue& issue : *list) {
+        EXPECT_THAT(issue.text(), Not(HasSubstr("EXAMPLEKEY")));
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// catalog
+
+TEST(Catalog, EntriesAreParsedInFileOrder) {
+  const LoadResult r = load_config_file(fixture("catalog.yaml"), kNoEnv);
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  // Two entries carry prices: one warning for the whole catalog.
+  EXPECT_THAT(texts(r.warnings),
+              ElementsAre("catalog: prices are not used yet (ledger pending); ignored"));
+  const std::vector<CatalogEntry>& catalog = r.config->catalog;
+  ASSERT_EQ(catalog.size(), 4u);
+  EXPECT_EQ(catalog[0].target, "openai/gpt-4o");
+  EXPECT_TRUE(catalog[0].has_capabilities);
+  EXPECT_THAT(catalog[0].capabilities,
+              ElementsAre("tools", "parallel_tool_calls", "vision", "json_object", "json_schema",
+                          "logprobs", "multiple_choices"));
+  EXPECT_EQ(catalog[1].target, "openai/o3");
+  EXPECT_THAT(catalog[1].capabilities, ElementsAre("tools", "reasoning"));
+  EXPECT_EQ(catalog[2].target, "local/meta-llama/Llama-3.1-8B");
+  EXPECT_TRUE(catalog[2].has_capabilities);  // an empty list: explicitly none
+  EXPECT_THAT(catalog[2].capabilities, IsEmpty());
+  EXPECT_EQ(catalog[3].target, "openai/gpt-4o-mini");
+  EXPECT_FALSE(catalog[3].has_capabilities);  // left to the adapter's defaults
+}
+
+TEST(Catalog, PriceVersionAloneAlsoWarnsOnceAndNullCapabilitiesAreAbsent) {
+  const LoadResult r = load_config_string(
+      std::string(kSim) +
+          "catalog: [{target: s/a, price_version: v1}, {target: s/b, capabilities:}]",
+      kNoEnv);
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(texts(r.warnings),
+              ElementsAre("catalog: prices are not used yet (ledger pending); ignored"));
+  ASSERT_EQ(r.config->catalog.size(), 2u);
+  EXPECT_FALSE(r.config->catalog[1].has_capabilities);
+
+  const LoadResult none = load_config_string(std::string(kSim) + "catalog:\n", kNoEnv);
+  ASSERT_THAT(texts(none.errors), IsEmpty());
+  EXPECT_THAT(texts(none.warnings), IsEmpty());
+  EXPECT_TRUE(none.config->catalog.empty());
+}
+
+TEST(Catalog, TargetsMayNameDisabledProviders) {
+  const LoadResult r = load_config_string(
+      "providers: {a: {type: anthropic, api_key: '${ANTHROPIC_API_KEY}'}}\n"
+      "catalog: [{target: a/claude-sonnet-4-5, capabilities: [tools, vision, reasoning]}]\n",
+      kNoEnv);
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(
+      texts(r.warnings),
+      ElementsAre("providers.a: disabled: environment variable ANTHROPIC_API_KEY is not set"));
+  ASSERT_EQ(r.config->catalog.size(), 1u);
+  EXPECT_EQ(r.config->catalog[0].target, "a/claude-sonnet-4-5");
+}
+
+TEST(Catalog, EveryProblemIsReported) {
+  EXPECT_THAT(errors_of(std::string(kSim) + "catalog:\n"
+                                            "  - {target: s/m, capabilities: [tool, vision, 3]}\n"
+                                            "  - {target: nope/m, capabilities: [json]}\n"
+                                            "  - {target: s/m}\n"),
+              ElementsAre("catalog[0].capabilities[0]: unknown capability \"tool\" (did you mean "
+                          "\"tools\"?)",
+                          "catalog[0].capabilities[2]: unknown capability \"3\" (known: tools, "
+                          "parallel_tool_calls, vision, json_object, json_schema, logprobs, "
+                          "multiple_choices, reasoning)",
+                          "catalog[1].target: unknown provider \"nope\"",
+                          "catalog[1].capabilities[0]: unknown capability \"json\" (known: tools, "
+                          "parallel_tool_calls, vision, json_object, json_schema, logprobs, "
+                          "multiple_choices, reasoning)",
+                          "catalog[2].target: duplicate target \"s/m\""));
+}
+
 TEST(ProcessEnv, ReadsTheProcessEnvironment) {
   ::setenv("SY_CONFIG_TEST_VARIABLE", "value-1", 1);
   const EnvLookup env = process_env();
@@ -588,15 +1053,41 @@ TEST(Examples, QuickstartWithKeyEnablesOpenAi) {
 
 TEST(Examples, FullLoads) {
   const LoadResult r =
-      load_config_file(example("full.yaml"), env_of({{"OPENAI_API_KEY", "sk-test"}}));
+      load_config_file(example("full.yaml"), env_of({{"OPENAI_API_KEY", "sk-test"},
+                                                     {"ANTHROPIC_API_KEY", "sk-ant-test"},
+                                                     {"GEMINI_API_KEY", "AIza-test"},
+                                                     {"AZURE_OPENAI_API_KEY", "az-test"},
+                                                     {"AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"},
+                                                     {"AWS_SECRET_ACCESS_KEY", "secret"}}));
   ASSERT_THAT(texts(r.errors), IsEmpty());
   EXPECT_THAT(texts(r.warnings), IsEmpty());
   const Config& c = *r.config;
-  EXPECT_EQ(c.providers.size(), 3u);
+  EXPECT_EQ(c.providers.size(), 7u);
+  for (const ProviderConfig& p : c.providers) {
+    EXPECT_TRUE(p.enabled) << p.name;
+  }
+  EXPECT_EQ(c.find_provider("bedrock")->base_url,
+            "https://bedrock-runtime.us-east-1.amazonaws.com");
+  EXPECT_EQ(c.find_provider("azure-eu")->api_version, "2024-10-21");
+  EXPECT_FALSE(c.catalog.empty());
   EXPECT_EQ(c.find_provider("openai")->headers.at("OpenAI-Organization"), "org-example");
   ASSERT_EQ(c.routes.size(), 2u);
   EXPECT_EQ(c.routes[1].core[1].model, "meta-llama/Llama-3.1-8B");
   EXPECT_EQ(c.routes[1].timeouts.total, 300s);
+}
+
+TEST(Examples, FullWithOnlyTheOpenAiKeyDisablesTheOthers) {
+  const LoadResult r =
+      load_config_file(example("full.yaml"), env_of({{"OPENAI_API_KEY", "sk-test"}}));
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(
+      texts(r.warnings),
+      ElementsAre(
+          "providers.claude: disabled: environment variable ANTHROPIC_API_KEY is not set",
+          "providers.gemini: disabled: environment variable GEMINI_API_KEY is not set",
+          "providers.azure-eu: disabled: environment variable AZURE_OPENAI_API_KEY is not set",
+          "providers.bedrock: disabled: no AWS credentials (set AWS_ACCESS_KEY_ID and "
+          "AWS_SECRET_ACCESS_KEY, or api_key)"));
 }
 
 // ---------------------------------------------------------------------------------------------
