@@ -3,6 +3,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <stdexcept>
 
+#include "auth/api_key.h"
 #include "upstream/base_url.h"
 #include "upstream/http_transport.h"
 #include "upstream/simulator_transport.h"
@@ -64,9 +65,8 @@ std::vector<upstream::TransportPtr> make_transports(const config::Config& config
     upstream::HttpTransportOptions opts;
     opts.base = shared.base[i];
     opts.tls = shared.tls[i];
-    if (!p.api_key.empty()) {
-      opts.fixed_headers.emplace_back("authorization", "Bearer " + p.api_key);
-    }
+    opts.fixed_headers = auth::static_auth_headers(p);
+    opts.signer = auth::make_signer(p);
     for (const auto& [name, value] : p.headers) {
       opts.fixed_headers.emplace_back(name, value);
     }

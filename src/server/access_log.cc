@@ -52,6 +52,9 @@ std::string render_access_record(const AccessRecord& r) {
   out += iso_now();
   out += '"';
   put_str(out, "request_id", r.request_id);
+  if (!r.inbound.empty()) {
+    put_str(out, "inbound", r.inbound);
+  }
   put_str(out, "method", r.method);
   put_str(out, "path", r.path);
   put_str(out, "route", r.route);

@@ -11,6 +11,7 @@ namespace sy::server {
 
 struct AccessRecord {
   std::string request_id;
+  std::string inbound;  // client protocol: openai-chat | anthropic-messages
   std::string method;
   std::string path;
   std::string route;

@@ -4,6 +4,7 @@
 #include <boost/json/value.hpp>
 
 #include "server/proxy.h"
+#include "server/translate.h"
 
 namespace sy::server {
 
@@ -46,10 +47,27 @@ net::awaitable<bool> dispatch(Worker& worker, beast::tcp_stream& stream, Request
           stream, req, ctx,
           make_error(ErrorKind::MethodNotAllowed, "Use POST for /v1/chat/completions."));
     }
-    co_return co_await handle_chat_completions(worker, stream, req, ctx, pipelined);
+    co_return co_await handle_chat(worker, stream, req, ctx, pipelined,
+                                   inbound::openai_chat_codec());
+  }
+  if (path == "/v1/messages") {
+    // Anthropic Messages (any anthropic-version; ?beta=true accepted). Errors in its envelope.
+    ctx.anthropic = true;
+    if (req.method() != http::verb::post) {
+      ctx.proxied = true;
+      co_return co_await respond_protocol_error(
+          stream, req, ctx, inbound::anthropic_messages_codec(),
+          make_error(ErrorKind::MethodNotAllowed, "Use POST for /v1/messages."));
+    }
+    co_return co_await handle_chat(worker, stream, req, ctx, pipelined,
+                                   inbound::anthropic_messages_codec());
   }
   if (path == "/v1/models" && get) {
-    co_return co_await respond(stream, req, ctx, http::status::ok, worker.snapshot().models_json);
+    // The Anthropic SDK's models.list() expects its own shape; it always sends anthropic-version.
+    const bool anthropic = req.find("anthropic-version") != req.end();
+    co_return co_await respond(stream, req, ctx, http::status::ok,
+                               anthropic ? worker.snapshot().anthropic_models_json
+                                         : worker.snapshot().models_json);
   }
   if (path.rfind("/v1/models/", 0) == 0 && get) {
     const std::string id(path.substr(std::string_view("/v1/models/").size()));

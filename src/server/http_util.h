@@ -25,6 +25,7 @@ struct RequestContext {
   Clock::time_point start = Clock::now();
   bool keep_alive = true;   // the connection may serve another request after this one
   bool proxied = false;     // a chat endpoint: add the x-switchyard-* headers
+  bool anthropic = false;   // an Anthropic client: also send request-id
   AccessRecord record;
   std::chrono::milliseconds write_timeout{60'000};
 };
@@ -33,6 +34,9 @@ struct RequestContext {
 template <typename Fields>
 void add_common_headers(Fields& h, const RequestContext& ctx) {
   h.set("x-request-id", ctx.request_id);
+  if (ctx.anthropic) {
+    h.set("request-id", ctx.request_id);
+  }
   if (ctx.proxied) {
     const auto& r = ctx.record;
     h.set("x-switchyard-provider", r.provider.empty() ? std::string_view("none") : r.provider);

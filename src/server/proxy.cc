@@ -1,78 +1,20 @@
 #include "server/proxy.h"
 
-#include <array>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include "codec/sse.h"
 #include "providers/openai_compat.h"
+#include "server/client_watch.h"
+#include "server/exchange_util.h"
+#include "server/translate.h"
 
 namespace sy::server {
 
 namespace {
 
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
-constexpr std::size_t kMaxErrorBody = 1 << 20;         // what we read of an upstream error
-constexpr std::size_t kMaxResponseBody = 64ull << 20;  // a non-streamed answer we buffer
-
-// Watches the client socket while a request is being served, so that a client that goes away
-// cancels the upstream exchange at once (not only at the next write). Bytes that arrive are a
-// pipelined next request and are handed back to the session.
-class ClientWatch {
- public:
-  ClientWatch(beast::tcp_stream& stream, std::shared_ptr<upstream::AbortSignal> abort)
-      : stream_(stream), state_(std::make_shared<State>()) {
-    state_->abort = std::move(abort);
-  }
-
-  void start() {
-    auto st = state_;
-    stream_.socket().async_read_some(
-        net::buffer(st->buf), [st](const boost::system::error_code& ec, std::size_t n) {
-          st->done = true;
-          if (!ec) {
-            st->data.append(st->buf.data(), n);
-          } else if (ec != net::error::operation_aborted) {
-            st->gone = true;
-            st->abort->abort();
-          }
-        });
-    started_ = true;
-  }
-
-  // Stops watching; waits until the pending read has completed so the socket is free again.
-  net::awaitable<void> stop() {
-    if (!started_) {
-      co_return;
-    }
-    if (!state_->done) {
-      boost::system::error_code ignored;
-      stream_.socket().cancel(ignored);
-    }
-    while (!state_->done) {
-      co_await net::post(co_await net::this_coro::executor, net::use_awaitable);
-    }
-    started_ = false;
-  }
-
-  bool client_gone() const { return state_->gone; }
-  std::string take_pipelined() { return std::move(state_->data); }
-
- private:
-  struct State {
-    bool done = false;
-    bool gone = false;
-    std::array<char, 2048> buf{};
-    std::string data;
-    std::shared_ptr<upstream::AbortSignal> abort;
-  };
-  beast::tcp_stream& stream_;
-  std::shared_ptr<State> state_;
-  bool started_ = false;
-};
 
 // The data of one raw SSE event without copying in the common single-line case.
 std::string_view event_data(std::string_view raw, std::string& scratch) {
@@ -94,45 +36,12 @@ std::string_view event_data(std::string_view raw, std::string& scratch) {
   return scratch;
 }
 
-std::string scrub(std::string body, const std::string& secret) {
-  if (secret.size() < 4) {
-    return body;
-  }
-  for (auto pos = body.find(secret); pos != std::string::npos; pos = body.find(secret, pos)) {
-    body.replace(pos, secret.size(), "[redacted]");
-  }
-  return body;
-}
+std::string sse_error_event(const Error& e) { return "data: " + openai_error_body(e) + "\n\n"; }
 
-std::string sse_error_event(const Error& e) {
-  return "data: " + openai_error_body(e) + "\n\n";
-}
-
-double ms_since(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
-
-// Reads the rest of an upstream body, at most `limit` bytes.
-net::awaitable<Result<std::string>> read_all(upstream::Exchange& ex, std::size_t limit) {
-  std::string body;
-  for (;;) {
-    auto more = co_await ex.read_some(body);
-    if (!more) {
-      co_return more.error();
-    }
-    if (!*more) {
-      co_return body;
-    }
-    if (body.size() > limit) {
-      co_return make_error(ErrorKind::UpstreamUnavailable, "upstream response too large");
-    }
-  }
-}
-
-// Streams an SSE answer to the client. Returns whether the connection may be kept alive.
-net::awaitable<bool> pump_stream(beast::tcp_stream& client, Request& req, RequestContext& ctx,
-                                 upstream::Exchange& ex, upstream::AbortSignal& abort,
-                                 bool drop_usage_chunk) {
+// Streams an OpenAI SSE answer through unchanged, event by event. Returns keep-alive.
+net::awaitable<bool> pump_fast_stream(beast::tcp_stream& client, Request& req,
+                                      RequestContext& ctx, upstream::Exchange& ex,
+                                      upstream::AbortSignal& abort, bool drop_usage_chunk) {
   auto& rec = ctx.record;
   http::response<http::empty_body> res{http::status::ok, req.version()};
   res.set(http::field::server, "switchyard");
@@ -160,6 +69,10 @@ net::awaitable<bool> pump_stream(beast::tcp_stream& client, Request& req, Reques
   for (;;) {
     in.clear();
     auto more = co_await ex.read_some(in);
+    if (!more && abort.aborted()) {
+      rec.client_aborted = true;  // the client left; nothing more to write
+      co_return false;
+    }
     if (!more) {
       upstream_error = more.error();
       break;
@@ -231,69 +144,28 @@ net::awaitable<bool> pump_stream(beast::tcp_stream& client, Request& req, Reques
   co_return keep && !lec;
 }
 
-}  // namespace
-
-net::awaitable<bool> handle_chat_completions(Worker& worker, beast::tcp_stream& client,
-                                             Request& req, RequestContext& ctx,
-                                             std::string& pipelined) {
-  ctx.proxied = true;
+// The same-protocol fast path: OpenAI in, an OpenAI-speaking target out.
+net::awaitable<bool> fast_exchange(Worker& worker, beast::tcp_stream& client, Request& req,
+                                   RequestContext& ctx, std::string& pipelined,
+                                   const inbound::Codec& codec,
+                                   const providers::ChatRequestInfo& info,
+                                   const ResolvedTarget& target, upstream::Transport& transport) {
   auto& rec = ctx.record;
-  auto fail = [&](const Error& e) -> net::awaitable<bool> {
-    auto res = make_error_response(e, req, ctx);
-    const bool keep = res.keep_alive();
-    const bool ok = co_await write_response(client, std::move(res), ctx);
-    log_access(ctx);
-    co_return ok && keep;
-  };
-
-  auto info = providers::inspect_chat_request(req.body());
-  if (!info) {
-    co_return co_await fail(info.error());
-  }
-  rec.route = info->model;
-  rec.stream = info->stream;
-
   const Snapshot& snap = worker.snapshot();
-  const Route* route = snap.find_route(info->model);
-  if (!route) {
-    co_return co_await fail(make_error(
-        ErrorKind::NotFound,
-        "The model `" + info->model + "` does not exist or you do not have access to it.",
-        "model_not_found", "model"));
-  }
+  const auto& provider = snap.config->providers[target.provider_index];
+  const Route* route = snap.find_route(info.model);
 
-  // For now: the first target, in tier order, whose provider is enabled. Weighted choice,
-  // health and failover across tiers come with the router.
-  const ResolvedTarget* target = nullptr;
-  upstream::Transport* transport = nullptr;
-  for (const auto& t : route->targets) {
-    if (auto* tr = worker.transport(t.provider_index)) {
-      target = &t;
-      transport = tr;
-      break;
-    }
-  }
-  if (!target) {
-    co_return co_await fail(make_error(
-        ErrorKind::NoTarget, "No provider is available for model `" + info->model + "`."));
-  }
-  const auto& provider = snap.config->providers[target->provider_index];
-  rec.provider = provider.name;
-  rec.model = target->ref->model;
-  rec.tier = target->tier;
-  rec.attempts = 1;
-
-  const bool inject_usage = info->stream && !info->include_usage;
+  const bool inject_usage = info.stream && !info.include_usage;
   upstream::Request ureq;
   ureq.path = "/chat/completions";
-  ureq.body = providers::rewrite_chat_request(req.body(), *info, target->ref->model, inject_usage);
-  ureq.model = target->ref->model;
+  ureq.body = providers::rewrite_chat_request(req.body(), info, target.ref->model, inject_usage);
+  ureq.model = target.ref->model;
 
   auto abort = std::make_shared<upstream::AbortSignal>();
   ClientWatch watch(client, abort);
   watch.start();
 
-  auto started = co_await transport->start(std::move(ureq), route->config->timeouts, abort);
+  auto started = co_await transport.start(std::move(ureq), route->config->timeouts, abort);
   if (!started) {
     co_await watch.stop();
     pipelined = watch.take_pipelined();
@@ -306,7 +178,7 @@ net::awaitable<bool> handle_chat_completions(Worker& worker, beast::tcp_stream& 
     const Error& e = started.error();
     spdlog::warn("request {}: upstream {} failed: {} ({})", ctx.request_id, provider.name,
                  e.public_message, e.detail);
-    co_return co_await fail(e);
+    co_return co_await respond_protocol_error(client, req, ctx, codec, e);
   }
   upstream::Exchange& ex = **started;
   const unsigned status = ex.head().status;
@@ -318,9 +190,11 @@ net::awaitable<bool> handle_chat_completions(Worker& worker, beast::tcp_stream& 
     if (status == 401 || status == 403) {
       // The gateway's own credential was refused: not the client's business, and the body may
       // echo the credential. Never pass it through.
-      co_return co_await fail(make_error(ErrorKind::UpstreamAuth,
-                                         "The upstream provider rejected the gateway's credentials.",
-                                         "upstream_auth_failed"));
+      co_return co_await respond_protocol_error(
+          client, req, ctx, codec,
+          make_error(ErrorKind::UpstreamAuth,
+                     "The upstream provider rejected the gateway's credentials.",
+                     "upstream_auth_failed"));
     }
     if (status >= 400 && status < 500 && body) {
       rec.status = static_cast<int>(status);
@@ -338,10 +212,11 @@ net::awaitable<bool> handle_chat_completions(Worker& worker, beast::tcp_stream& 
       log_access(ctx);
       co_return ok && keep;
     }
-    co_return co_await fail(make_error(ErrorKind::UpstreamUnavailable,
-                                       "The upstream provider returned HTTP " +
-                                           std::to_string(status) + ".",
-                                       "upstream_error"));
+    co_return co_await respond_protocol_error(
+        client, req, ctx, codec,
+        make_error(ErrorKind::UpstreamUnavailable,
+                   "The upstream provider returned HTTP " + std::to_string(status) + ".",
+                   "upstream_error"));
   }
 
   if (!ex.head().event_stream()) {
@@ -355,7 +230,7 @@ net::awaitable<bool> handle_chat_completions(Worker& worker, beast::tcp_stream& 
         log_access(ctx);
         co_return false;
       }
-      co_return co_await fail(body.error());
+      co_return co_await respond_protocol_error(client, req, ctx, codec, body.error());
     }
     if (auto usage = providers::usage_from_openai(*body)) {
       rec.usage = *usage;
@@ -369,7 +244,7 @@ net::awaitable<bool> handle_chat_completions(Worker& worker, beast::tcp_stream& 
     co_return ok && keep;
   }
 
-  const bool keep = co_await pump_stream(client, req, ctx, ex, *abort, inject_usage);
+  const bool keep = co_await pump_fast_stream(client, req, ctx, ex, *abort, inject_usage);
   co_await watch.stop();
   pipelined = watch.take_pipelined();
   if (watch.client_gone()) {
@@ -377,6 +252,115 @@ net::awaitable<bool> handle_chat_completions(Worker& worker, beast::tcp_stream& 
   }
   log_access(ctx);
   co_return keep && !watch.client_gone();
+}
+
+}  // namespace
+
+net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Request& req,
+                                 RequestContext& ctx, std::string& pipelined,
+                                 const inbound::Codec& codec) {
+  ctx.proxied = true;
+  auto& rec = ctx.record;
+  rec.inbound = std::string(codec.name());
+  const bool openai_in = &codec == &inbound::openai_chat_codec();
+
+  // Parse just enough to route. OpenAI clients get the scan-only parse (the fast path never
+  // builds the IR); other protocols are parsed into the IR at once.
+  std::optional<providers::ChatRequestInfo> info;
+  std::optional<ir::ChatRequest> ir_req;
+  std::string model;
+  std::vector<ir::Feature> needed;
+  if (openai_in) {
+    auto scanned = providers::inspect_chat_request(req.body());
+    if (!scanned) {
+      co_return co_await respond_protocol_error(client, req, ctx, codec, scanned.error());
+    }
+    info = std::move(*scanned);
+    model = info->model;
+    rec.stream = info->stream;
+    needed = providers::required_features_fast(req.body(), *info);
+  } else {
+    auto parsed = codec.parse_request(req.body());
+    if (!parsed) {
+      co_return co_await respond_protocol_error(client, req, ctx, codec, parsed.error());
+    }
+    ir_req = std::move(*parsed);
+    model = ir_req->model;
+    rec.stream = ir_req->stream;
+    needed = ir::required_features(*ir_req);
+  }
+  rec.route = model;
+
+  const Snapshot& snap = worker.snapshot();
+  const Route* route = snap.find_route(model);
+  if (!route) {
+    co_return co_await respond_protocol_error(
+        client, req, ctx, codec,
+        make_error(ErrorKind::NotFound,
+                   "The model `" + model + "` does not exist or you do not have access to it.",
+                   "model_not_found", "model"));
+  }
+
+  // For now: the first target, in tier order, whose provider is enabled and which can serve
+  // every feature the request uses (never silently degrade). Weights, health and failover
+  // across tiers come with the router.
+  const ResolvedTarget* target = nullptr;
+  upstream::Transport* transport = nullptr;
+  const ResolvedTarget* lacking = nullptr;
+  std::optional<ir::Feature> lacking_feature;
+  for (const auto& t : route->targets) {
+    auto* tr = worker.transport(t.provider_index);
+    if (!tr) {
+      continue;
+    }
+    if (auto missing = t.caps.first_missing(needed)) {
+      if (!lacking) {
+        lacking = &t;
+        lacking_feature = missing;
+      }
+      continue;
+    }
+    target = &t;
+    transport = tr;
+    break;
+  }
+  if (!target && lacking) {
+    const std::string feature(ir::feature_name(*lacking_feature));
+    co_return co_await respond_protocol_error(
+        client, req, ctx, codec,
+        make_error(ErrorKind::InvalidRequest,
+                   "The request uses `" + feature + "`, which no target of model `" + model +
+                       "` supports (target `" + lacking->ref->text() + "` does not).",
+                   "unsupported_capability", feature));
+  }
+  if (!target) {
+    co_return co_await respond_protocol_error(
+        client, req, ctx, codec,
+        make_error(ErrorKind::NoTarget, "No provider is available for model `" + model + "`."));
+  }
+  rec.provider = snap.config->providers[target->provider_index].name;
+  rec.model = target->ref->model;
+  rec.tier = target->tier;
+  rec.attempts = 1;
+
+  if (openai_in && target->openai_native) {
+    co_return co_await fast_exchange(worker, client, req, ctx, pipelined, codec, *info, *target,
+                                     *transport);
+  }
+  if (!ir_req) {
+    auto parsed = codec.parse_request(req.body());
+    if (!parsed) {
+      co_return co_await respond_protocol_error(client, req, ctx, codec, parsed.error());
+    }
+    ir_req = std::move(*parsed);
+  }
+  if (!target->adapter) {
+    co_return co_await respond_protocol_error(
+        client, req, ctx, codec,
+        make_error(ErrorKind::Internal, "No adapter for the target's provider type."));
+  }
+  co_return co_await translate_exchange(worker, client, req, ctx, pipelined, codec,
+                                        std::move(*ir_req), *target, *transport);
 }
 
 }  // namespace sy::server

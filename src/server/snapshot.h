@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "config/schema.h"
+#include "ir/chat.h"
+#include "providers/adapter.h"
 
 namespace sy::server {
 
@@ -15,6 +17,14 @@ struct ResolvedTarget {
   const config::TargetRef* ref = nullptr;
   std::size_t provider_index = 0;  // into Config::providers
   const char* tier = "core";       // core | secondary | fallback
+  // Speaks OpenAI Chat Completions natively (openai, openai-compatible, simulator): an OpenAI
+  // client's request can take the byte-patching fast path.
+  bool openai_native = false;
+  // The adapter used when the client's protocol differs (the simulator speaks OpenAI).
+  const providers::Adapter* adapter = nullptr;
+  // What the target can do: the catalog entry's list when the config has one, else the
+  // adapter's defaults.
+  ir::Capabilities caps;
 };
 
 struct Route {
@@ -25,7 +35,8 @@ struct Route {
 struct Snapshot {
   std::shared_ptr<const config::Config> config;
   std::unordered_map<std::string, Route> routes;
-  std::string models_json;  // GET /v1/models
+  std::string models_json;            // GET /v1/models (OpenAI shape)
+  std::string anthropic_models_json;  // GET /v1/models for Anthropic clients
 
   static std::shared_ptr<const Snapshot> build(std::shared_ptr<const config::Config> config);
   const Route* find_route(const std::string& name) const {

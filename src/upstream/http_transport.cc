@@ -309,6 +309,26 @@ net::awaitable<Result<ExchangePtr>> HttpTransport::start(Request req, config::Ti
   for (const auto& [name, value] : req.headers) {
     msg.set(name, value);
   }
+  if (options_.signer) {
+    // Signed last, over exactly what goes on the wire: method, target, host, content headers
+    // and body. The signer adds its headers (Authorization, x-amz-date, ...).
+    // Each header once, with the value that goes on the wire (the adapter's headers may
+    // repeat content-type; a value signed twice would not match what AWS sees).
+    auth::Headers to_sign{{"host", options_.base.host_header},
+                          {"content-type", std::string(msg[http::field::content_type])}};
+    for (const auto& h : req.headers) {
+      if (!beast::iequals(h.first, "content-type") && !beast::iequals(h.first, "host")) {
+        to_sign.push_back(h);
+      }
+    }
+    const std::size_t before = to_sign.size();
+    options_.signer->sign(std::string(http::to_string(req.method)), options_.base.host_header,
+                          std::string(msg.target()), to_sign, req.body,
+                          std::chrono::system_clock::now());
+    for (std::size_t i = before; i < to_sign.size(); ++i) {
+      msg.set(to_sign[i].first, to_sign[i].second);
+    }
+  }
   msg.body() = std::move(req.body);
   msg.keep_alive(true);
   msg.prepare_payload();

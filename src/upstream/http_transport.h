@@ -12,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "auth/api_key.h"
 #include "upstream/base_url.h"
 #include "upstream/transport.h"
 
@@ -28,6 +29,7 @@ std::shared_ptr<net::ssl::context> make_tls_context(const TlsOptions& options);
 struct HttpTransportOptions {
   BaseUrl base;
   Headers fixed_headers;                     // e.g. Authorization; never logged
+  std::shared_ptr<const auth::Signer> signer;  // signs each request last (Bedrock SigV4)
   std::shared_ptr<net::ssl::context> tls;    // required when base.tls
   std::size_t max_idle_connections = 64;
   std::chrono::seconds max_idle_time{30};    // pooled connections older than this are closed

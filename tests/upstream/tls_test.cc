@@ -21,6 +21,8 @@
 #include <memory>
 #include <string>
 
+#include <unistd.h>
+
 #include "upstream/http_transport.h"
 
 namespace sy::upstream {
@@ -166,7 +168,9 @@ class TlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     kp_ = make_self_signed();
-    ca_path_ = ::testing::TempDir() + "switchyard_tls_test_ca.pem";
+    // Unique per process and test: ctest runs each test as its own process, in parallel.
+    ca_path_ = ::testing::TempDir() + "switchyard_tls_ca_" + std::to_string(::getpid()) + "_" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".pem";
     std::ofstream(ca_path_) << kp_.cert_pem;
     server_ = std::make_unique<TlsServer>(ioc_, kp_);
   }

@@ -1,0 +1,244 @@
+#include "server/translate.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "server/client_watch.h"
+#include "server/exchange_util.h"
+
+namespace sy::server {
+
+namespace {
+
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+
+// Streams a translated answer: upstream bytes -> adapter's decoder -> IR events -> the inbound
+// codec's encoder -> client, each client write awaited before the next upstream read.
+net::awaitable<bool> pump_translated(beast::tcp_stream& client, Request& req, RequestContext& ctx,
+                                     upstream::Exchange& ex, upstream::AbortSignal& abort,
+                                     const inbound::Codec& codec, const providers::Adapter& adapter,
+                                     const ir::ChatRequest& ir_req) {
+  auto& rec = ctx.record;
+  http::response<http::empty_body> res{http::status::ok, req.version()};
+  res.set(http::field::server, "switchyard");
+  res.set(http::field::content_type, "text/event-stream; charset=utf-8");
+  res.set(http::field::cache_control, "no-cache");
+  add_common_headers(res, ctx);
+  res.keep_alive(ctx.keep_alive && req.keep_alive());
+  res.chunked(true);
+  rec.status = 200;
+  http::response_serializer<http::empty_body> sr{res};
+  client.expires_after(ctx.write_timeout);
+  auto [hec, hn] = co_await http::async_write_header(client, sr, kTuple);
+  (void)hn;
+  if (hec) {
+    rec.client_aborted = true;
+    abort.abort();
+    co_return false;
+  }
+
+  auto decoder = adapter.stream_decoder(ir_req);
+  auto encoder = codec.stream_encoder(ir_req);
+  std::string in;
+  std::string out;
+  std::vector<ir::StreamEvent> events;
+  std::optional<Error> failure;
+  bool ended = false;
+  while (!ended) {
+    in.clear();
+    events.clear();
+    out.clear();
+    auto more = co_await ex.read_some(in);
+    if (!more && abort.aborted()) {
+      rec.client_aborted = true;  // the client left; nothing more to write
+      co_return false;
+    }
+    if (!more) {
+      failure = more.error();
+    } else {
+      auto fed = *more ? decoder->feed(in, events) : decoder->finish(events);
+      if (!fed) {
+        failure = make_error(ErrorKind::UpstreamUnavailable, "malformed upstream stream",
+                             "upstream_malformed");
+        failure->detail = fed.error().public_message;
+      }
+      ended = !*more;
+    }
+    for (const auto& ev : events) {
+      if (ev.type == ir::StreamEvent::Type::Usage) {
+        merge_usage(rec.usage, ev.usage);
+      }
+      if (ev.type == ir::StreamEvent::Type::Error) {
+        failure = ev.error;  // the provider's own mid-stream error
+        break;
+      }
+      encoder->on_event(ev, out);
+    }
+    if (failure) {
+      // Never fail over once bytes reached the client: a clean in-protocol error event, then
+      // the connection closes.
+      rec.error = failure->code.empty() ? std::string(default_code(failure->kind)) : failure->code;
+      spdlog::warn("request {}: upstream failed mid-stream: {} ({})", ctx.request_id,
+                   failure->public_message, failure->detail);
+      encoder->fail(*failure, out);
+      ended = true;
+    } else if (ended) {
+      encoder->finish(out);
+    }
+    if (!out.empty()) {
+      if (!rec.ttft_ms) {
+        rec.ttft_ms = ms_since(ctx.start);
+      }
+      client.expires_after(ctx.write_timeout);
+      auto [wec, wn] = co_await net::async_write(client, http::make_chunk(net::buffer(out)), kTuple);
+      (void)wn;
+      if (wec) {
+        rec.client_aborted = true;
+        abort.abort();
+        co_return false;
+      }
+    }
+  }
+  client.expires_after(ctx.write_timeout);
+  auto [lec, ln] = co_await net::async_write(client, http::make_chunk_last(), kTuple);
+  (void)ln;
+  co_return !failure && !lec && ctx.keep_alive && req.keep_alive();
+}
+
+}  // namespace
+
+void merge_usage(ir::Usage& into, const ir::Usage& from) {
+  auto take = [](std::optional<std::int64_t>& a, const std::optional<std::int64_t>& b) {
+    if (b) {
+      a = b;
+    }
+  };
+  take(into.input_tokens, from.input_tokens);
+  take(into.output_tokens, from.output_tokens);
+  take(into.cached_input_tokens, from.cached_input_tokens);
+  take(into.cache_write_tokens, from.cache_write_tokens);
+  take(into.reasoning_tokens, from.reasoning_tokens);
+}
+
+net::awaitable<bool> respond_protocol_error(beast::tcp_stream& client, Request& req,
+                                            RequestContext& ctx, const inbound::Codec& codec,
+                                            const Error& error) {
+  ctx.record.status = http_status(error);
+  ctx.record.error = error.code.empty() ? std::string(default_code(error.kind)) : error.code;
+  auto res = make_response(static_cast<http::status>(http_status(error)), codec.render_error(error),
+                           codec.error_content_type(), req, ctx);
+  if (!error.retry_after.empty()) {
+    res.set(http::field::retry_after, error.retry_after);
+  }
+  const bool keep = res.keep_alive();
+  const bool ok = co_await write_response(client, std::move(res), ctx);
+  log_access(ctx);
+  co_return ok && keep;
+}
+
+net::awaitable<bool> translate_exchange(Worker& worker, beast::tcp_stream& client, Request& req,
+                                        RequestContext& ctx, std::string& pipelined,
+                                        const inbound::Codec& codec, ir::ChatRequest ir_req,
+                                        const ResolvedTarget& target,
+                                        upstream::Transport& transport) {
+  auto& rec = ctx.record;
+  const Snapshot& snap = worker.snapshot();
+  const auto& provider = snap.config->providers[target.provider_index];
+  const Route* route = snap.find_route(ir_req.model);
+  const providers::Adapter& adapter = *target.adapter;
+
+  auto encoded = adapter.encode(ir_req, providers::Target{&provider, target.ref->model});
+  if (!encoded) {
+    co_return co_await respond_protocol_error(client, req, ctx, codec, encoded.error());
+  }
+  upstream::Request ureq;
+  ureq.path = std::move(encoded->path);
+  ureq.headers = std::move(encoded->headers);
+  ureq.body = std::move(encoded->body);
+  ureq.model = target.ref->model;
+
+  auto abort = std::make_shared<upstream::AbortSignal>();
+  ClientWatch watch(client, abort);
+  watch.start();
+  auto finish_watch = [&]() -> net::awaitable<void> {
+    co_await watch.stop();
+    pipelined = watch.take_pipelined();
+  };
+
+  auto started = co_await transport.start(std::move(ureq), route->config->timeouts, abort);
+  if (!started) {
+    co_await finish_watch();
+    if (watch.client_gone()) {
+      rec.client_aborted = true;
+      rec.status = 499;
+      log_access(ctx);
+      co_return false;
+    }
+    const Error& e = started.error();
+    spdlog::warn("request {}: upstream {} failed: {} ({})", ctx.request_id, provider.name,
+                 e.public_message, e.detail);
+    co_return co_await respond_protocol_error(client, req, ctx, codec, e);
+  }
+  upstream::Exchange& ex = **started;
+  const unsigned status = ex.head().status;
+
+  if (status < 200 || status >= 300) {
+    auto body = co_await read_all(ex, kMaxErrorBody);
+    co_await finish_watch();
+    if (status == 401 || status == 403) {
+      co_return co_await respond_protocol_error(
+          client, req, ctx, codec,
+          make_error(ErrorKind::UpstreamAuth,
+                     "The upstream provider rejected the gateway's credentials.",
+                     "upstream_auth_failed"));
+    }
+    providers::UpstreamReply reply{status, ex.head().content_type,
+                                   body ? scrub(std::move(*body), provider.api_key) : std::string(),
+                                   ex.head().retry_after};
+    co_return co_await respond_protocol_error(client, req, ctx, codec, adapter.map_error(reply));
+  }
+
+  if (!ir_req.stream) {
+    auto body = co_await read_all(ex, kMaxResponseBody);
+    co_await finish_watch();
+    if (!body) {
+      if (watch.client_gone()) {
+        rec.client_aborted = true;
+        rec.status = 499;
+        log_access(ctx);
+        co_return false;
+      }
+      co_return co_await respond_protocol_error(client, req, ctx, codec, body.error());
+    }
+    providers::UpstreamReply reply{status, ex.head().content_type, std::move(*body),
+                                   ex.head().retry_after};
+    auto decoded = adapter.decode(reply);
+    if (!decoded) {
+      Error e = make_error(ErrorKind::UpstreamUnavailable,
+                           "The upstream provider sent a response the gateway cannot read.",
+                           "upstream_malformed");
+      e.detail = decoded.error().public_message;
+      co_return co_await respond_protocol_error(client, req, ctx, codec, e);
+    }
+    rec.usage = decoded->usage;
+    rec.status = 200;
+    rec.ttft_ms = ms_since(ctx.start);
+    auto res = make_response(http::status::ok, codec.render_response(*decoded, ir_req),
+                             "application/json", req, ctx);
+    const bool keep = res.keep_alive();
+    const bool ok = co_await write_response(client, std::move(res), ctx);
+    log_access(ctx);
+    co_return ok && keep;
+  }
+
+  const bool keep = co_await pump_translated(client, req, ctx, ex, *abort, codec, adapter, ir_req);
+  co_await finish_watch();
+  if (watch.client_gone()) {
+    rec.client_aborted = true;
+  }
+  log_access(ctx);
+  co_return keep && !watch.client_gone();
+}
+
+}  // namespace sy::server
