@@ -1170,6 +1170,12 @@ class AnthropicMessagesCodec final : public Codec {
     return std::make_unique<AnthropicStreamEncoder>(req.model);
   }
 
+  int status_for(const Error& error) const override {
+    if (error.status == 0 && error.code == "overloaded") {
+      return 529;  // Anthropic SDKs retry and report overloaded_error on 529
+    }
+    return http_status(error);
+  }
   std::string render_error(const Error& error) const override {
     return compact(error_object(error));
   }
@@ -1178,6 +1184,9 @@ class AnthropicMessagesCodec final : public Codec {
 }  // namespace
 
 std::string_view anthropic_error_type(const Error& error) {
+  if (error.code == "overloaded") {
+    return "overloaded_error";  // also mid-stream, where no status is sent
+  }
   const int status = http_status(error);
   switch (status) {
     case 400: return "invalid_request_error";

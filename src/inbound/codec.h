@@ -35,6 +35,14 @@ class Codec {
                                       const ir::ChatRequest& req) const = 0;
   virtual std::unique_ptr<StreamEncoder> stream_encoder(const ir::ChatRequest& req) const = 0;
   virtual std::string render_error(const Error& error) const = 0;  // the protocol's envelope
+  // The HTTP status this protocol's clients should see for `error`. An upstream "overloaded"
+  // (Anthropic 529) is 529 for Anthropic clients, whose SDKs know it, and 503 elsewhere.
+  virtual int status_for(const Error& error) const {
+    if (error.status == 0 && error.code == "overloaded") {
+      return 503;
+    }
+    return http_status(error);
+  }
   virtual std::string_view error_content_type() const { return "application/json"; }
 };
 

@@ -65,7 +65,16 @@ net::awaitable<bool> pump_translated(beast::tcp_stream& client, Request& req, Re
       }
       ended = !*more;
     }
-    for (const auto& ev : events) {
+    for (auto& ev : events) {
+      if (ev.type == ir::StreamEvent::Type::Start) {
+        // Some providers (Bedrock) name neither the answer nor the model: the gateway does.
+        if (ev.model.empty()) {
+          ev.model = rec.model;
+        }
+        if (ev.id.empty()) {
+          ev.id = ctx.request_id;
+        }
+      }
       if (ev.type == ir::StreamEvent::Type::Usage) {
         merge_usage(rec.usage, ev.usage);
       }
@@ -124,9 +133,12 @@ void merge_usage(ir::Usage& into, const ir::Usage& from) {
 net::awaitable<bool> respond_protocol_error(beast::tcp_stream& client, Request& req,
                                             RequestContext& ctx, const inbound::Codec& codec,
                                             const Error& error) {
-  ctx.record.status = http_status(error);
+  const int status = codec.status_for(error);
+  ctx.record.status = status;
   ctx.record.error = error.code.empty() ? std::string(default_code(error.kind)) : error.code;
-  auto res = make_response(static_cast<http::status>(http_status(error)), codec.render_error(error),
+  Error shown = error;
+  shown.status = status;  // so the envelope's type follows the status the client sees
+  auto res = make_response(static_cast<http::status>(status), codec.render_error(shown),
                            codec.error_content_type(), req, ctx);
   if (!error.retry_after.empty()) {
     res.set(http::field::retry_after, error.retry_after);
@@ -220,6 +232,12 @@ net::awaitable<bool> translate_exchange(Worker& worker, beast::tcp_stream& clien
                            "upstream_malformed");
       e.detail = decoded.error().public_message;
       co_return co_await respond_protocol_error(client, req, ctx, codec, e);
+    }
+    if (decoded->model.empty()) {
+      decoded->model = target.ref->model;  // Bedrock names no model in its answer
+    }
+    if (decoded->id.empty()) {
+      decoded->id = ctx.request_id;
     }
     rec.usage = decoded->usage;
     rec.status = 200;

@@ -125,7 +125,8 @@ test('fx-stream-text asked without stream returns an assembled chat.completion',
   assert.equal(r.object, 'chat.completion');
   assert.match(r.choices[0].message.content, /^I'm unable to provide real-time weather/);
   assert.equal(r.choices[0].finish_reason, 'stop');
-  assert.equal(r.usage, undefined);
+  // Non-streaming answers always carry usage (include_usage only concerns streams).
+  assert.deepEqual(r.usage, sseJsonChunks(readFixture('stream-text-include-usage.sse').toString('utf8')).at(-1).usage);
 });
 
 test('fx-error-400 and fx-error-404 replay the error fixtures', async () => {

@@ -98,7 +98,7 @@ function freshRequestId() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Assemble a non-streaming chat.completion from stream chunks (for stream fixtures asked without stream). */
-function assembleCompletion(chunks) {
+export function assembleCompletion(chunks) {
   const first = chunks[0] ?? {};
   const msg = { role: 'assistant', content: null, refusal: null };
   let finish = null;
@@ -132,6 +132,7 @@ function assembleCompletion(chunks) {
 
 export const MODELS = [
   'fx-basic',
+  'fx-basic-cached',
   'fx-stream-text',
   'fx-stream-text-slow',
   'fx-stream-tools',
@@ -236,7 +237,8 @@ export async function startFakeUpstream(options = {}) {
     const includeUsage = rec.body?.stream_options?.include_usage === true;
     const evs = includeUsage ? events : withoutUsage(events);
     if (rec.body?.stream !== true) {
-      const chunks = sseJsonChunks(evs.join('\n\n'));
+      // A non-streaming OpenAI response always carries usage (include_usage is a streaming option).
+      const chunks = sseJsonChunks(events.join('\n\n'));
       sendJson(res, 200, assembleCompletion(chunks), fixtures.basicHeaders);
       return;
     }
@@ -315,6 +317,14 @@ export async function startFakeUpstream(options = {}) {
       case 'fx-basic':
         sendJson(res, 200, fixtures.basic, fixtures.basicHeaders);
         return;
+      case 'fx-basic-cached': {
+        // chat-basic with prompt_tokens_details.cached_tokens EDITED to 6 (of prompt_tokens 8):
+        // no recorded response has a non-zero cached count.
+        const obj = JSON.parse(fixtures.basic.toString('utf8'));
+        obj.usage.prompt_tokens_details.cached_tokens = 6;
+        sendJson(res, 200, Buffer.from(JSON.stringify(obj)), fixtures.basicHeaders);
+        return;
+      }
       case 'fx-stream-text':
         await replayStream(rec, res, fixtures.streamText, eventDelayMs);
         return;
