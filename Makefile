@@ -16,8 +16,16 @@ build: deps-test
 	cmake --preset $(TEST_PRESET) >/dev/null
 	cmake --build --preset $(TEST_PRESET) -j $(JOBS)
 
-# Unit, integration and SDK end-to-end tests, all through ctest.
+# Unit, integration and SDK end-to-end tests, all through ctest. The ledger's PostgreSQL store
+# tests get a throwaway server (tools/pg-test-server.sh, one per invocation) unless
+# SY_TEST_PG_URL is already set; it is removed afterwards, also when a test fails or on Ctrl-C.
 test: deps-test build tests/e2e/node_modules/.package-lock.json
+	@if [ -z "$${SY_TEST_PG_URL:-}" ]; then \
+	  export SY_PG_TEST_STATE=/tmp/switchyard-pg-test-make-$$$$.state; \
+	  trap 'tools/pg-test-server.sh stop' EXIT; \
+	  if url=$$(tools/pg-test-server.sh start); then export SY_TEST_PG_URL="$$url"; \
+	  else echo "warning: no PostgreSQL test server: its tests skip (fail when CI is set)" >&2; fi; \
+	fi; \
 	ctest --preset $(TEST_PRESET) -j 2
 
 test-unit: build

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Switchyard needs, only those missing.
 #   tools/install-deps.sh run     # to build and run the gateway
-#   tools/install-deps.sh test    # + what the tests need (GoogleTest, Node.js for the SDK tests)
+#   tools/install-deps.sh test    # + what the tests need (GoogleTest, Node.js for the SDK tests,
+#                                 #   PostgreSQL for tools/pg-test-server.sh)
 #   tools/install-deps.sh bench   # + what the benchmarks need (nginx, wrk, Google Benchmark)
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -euo pipefail
@@ -9,10 +10,10 @@ set -euo pipefail
 profile="${1:-run}"
 pkgs=(g++ cmake ninja-build make pkg-config ca-certificates
       libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-      libssl-dev libyaml-cpp-dev libspdlog-dev libcli11-dev)
+      libssl-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libsqlite3-dev libpq-dev)
 case "$profile" in
   run) ;;
-  test) pkgs+=(googletest libgtest-dev libgmock-dev) ;;
+  test) pkgs+=(googletest libgtest-dev libgmock-dev postgresql) ;;  # postgresql: ledger store tests
   bench) pkgs+=(libbenchmark-dev nginx-light wrk util-linux git) ;;
   *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac

@@ -14,11 +14,16 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <string_view>
+#include <utility>
+#include <random>
 #include <thread>
 #include <vector>
 
 #include "app/wiring.h"
 #include "config/load.h"
+#include "ledger/store.h"
+#include "reports/report_cli.h"
 #include "server/snapshot.h"
 #include "server/worker.h"
 
@@ -117,6 +122,7 @@ int serve(const std::string& path, unsigned workers_override) {
 
   auto snapshot = sy::server::Snapshot::build(config);
   auto shared = sy::app::make_shared_state(*config);
+  auto runtime = sy::app::make_runtime(*config);
 
   std::vector<std::unique_ptr<net::io_context>> iocs;
   for (unsigned i = 0; i < n; ++i) {
@@ -128,7 +134,8 @@ int serve(const std::string& path, unsigned workers_override) {
   std::vector<std::unique_ptr<sy::server::Worker>> workers;
   for (unsigned i = 0; i < n; ++i) {
     workers.push_back(std::make_unique<sy::server::Worker>(
-        *iocs[i], snapshot, sy::app::make_transports(*config, *shared, *iocs[i], i)));
+        *iocs[i], snapshot, sy::app::make_transports(*config, *shared, *iocs[i], i), runtime,
+        std::random_device{}() ^ (0x9E3779B97F4A7C15ull * (i + 1))));
     workers.back()->listen(std::move(acceptors[i]));
   }
 
@@ -190,6 +197,106 @@ int serve(const std::string& path, unsigned workers_override) {
   return 0;
 }
 
+// `switchyard report spend|exposure|focus`: options of the chosen report.
+struct ReportCommand {
+  CLI::App* command = nullptr;
+  std::string config_path;
+  sy::reports::ReportArgs args;
+};
+
+void add_report_commands(CLI::App& app, ReportCommand& report) {
+  report.command = app.add_subcommand(
+      "report", "Reports from the ledger: spend, provider exposure, FinOps FOCUS export.");
+  report.command->require_subcommand(1);
+  const std::pair<const char*, const char*> kinds[] = {
+      {"spend", "Requests, tokens and cost, grouped (see --group-by)."},
+      {"exposure", "Per tenant: provider shares, HHI, max_provider_share; per route tier: "
+                   "last success (unproven fallbacks)."},
+      {"focus", "FinOps FOCUS CSV: one row per provider/model/tenant/route/day."}};
+  for (const auto& [name, description] : kinds) {
+    auto* sub = report.command->add_subcommand(name, description);
+    sub->add_option("-c,--config", report.config_path, "YAML configuration file")
+        ->required()
+        ->check(CLI::ExistingFile);
+    sub->add_option("--since", report.args.since,
+                    "Start (inclusive): YYYY-MM-DD (UTC) or RFC 3339; default 30 days ago");
+    sub->add_option("--until", report.args.until,
+                    "End (exclusive; a bare date includes that day): YYYY-MM-DD or RFC 3339; "
+                    "default now");
+    sub->add_option("--format", report.args.format,
+                    std::string("table|csv|json (default ") +
+                        (std::string_view(name) == "focus" ? "csv" : "table") + ")")
+        ->check(CLI::IsMember({"table", "csv", "json"}));
+    if (std::string_view(name) == "spend") {
+      sub->add_option("--group-by", report.args.group_by,
+                      "Comma-separated: tenant,provider,model,route,day,tier")
+          ->default_str(report.args.group_by);
+    }
+    if (std::string_view(name) == "exposure") {
+      sub->add_option("--stale-days", report.args.stale_days,
+                      "A tier with no success for this long is unproven")
+          ->default_str("7");
+      sub->add_option("--section", report.args.section, "What --format csv writes")
+          ->check(CLI::IsMember({"tenants", "shares", "tiers"}))
+          ->default_str(report.args.section);
+    }
+  }
+}
+
+int run_report(ReportCommand& report) {
+  for (auto* sub : report.command->get_subcommands()) {
+    if (*sub) {
+      report.args.kind = sub->get_name();
+    }
+  }
+  auto loaded = sy::config::load_config_file(report.config_path, sy::config::process_env());
+  for (const auto& e : loaded.errors) {
+    std::cerr << report.config_path << ": " << e.text() << "\n";
+  }
+  if (!loaded.errors.empty()) {
+    return 1;
+  }
+  const auto& config = *loaded.config;
+  sy::reports::ReportContext context;
+  context.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  for (const auto& route : config.routes) {
+    if (!route.core.empty()) {
+      context.expected_tiers.push_back({route.name, "core"});
+    }
+    if (!route.secondary.empty()) {
+      context.expected_tiers.push_back({route.name, "secondary"});
+    }
+    if (!route.fallback.empty()) {
+      context.expected_tiers.push_back({route.name, "fallback"});
+    }
+  }
+  for (const auto& p : config.providers) {
+    auto region = p.attributes.find("region");
+    context.providers[p.name] = sy::reports::focus_provider_for_type(
+        p.name, p.type, region != p.attributes.end() ? region->second : p.region);
+  }
+  // max_provider_share targets come from the tenants' policies once the config has tenants.
+  if (auto checked = sy::reports::check_report_args(report.args, context.now_ms); !checked) {
+    std::cerr << "report: " << checked.error().public_message << "\n";
+    return 2;
+  }
+  try {
+    auto store = sy::ledger::open_store(config.storage.ledger);
+    auto out = sy::reports::render_report(*store, report.args, context);
+    if (!out) {
+      std::cerr << "report: " << out.error().public_message << "\n";
+      return 1;
+    }
+    std::cout << *out;
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "report: cannot open the ledger: " << e.what() << "\n";
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -217,10 +324,16 @@ int main(int argc, char** argv) {
                       "Exit 0 when valid, 1 otherwise.");
   check_cmd->add_option("file", check_path, "YAML configuration file")->required();
 
+  ReportCommand report;
+  add_report_commands(app, report);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*check_cmd) {
     return check_config(check_path);
+  }
+  if (*report.command) {
+    return run_report(report);
   }
   setup_logging(log_level);
   try {

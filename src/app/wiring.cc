@@ -75,4 +75,16 @@ std::vector<upstream::TransportPtr> make_transports(const config::Config& config
   return out;
 }
 
+std::shared_ptr<server::Runtime> make_runtime(const config::Config& config) {
+  auto rt = std::make_shared<server::Runtime>();
+  for (const auto& route : config.routes) {
+    server::RouteState state;
+    routing::HealthConfig health;
+    state.health = routing::make_local_health_tracker(health);
+    state.retry_budget = std::make_unique<routing::RetryBudget>();
+    rt->routes.emplace(route.name, std::move(state));
+  }
+  return rt;
+}
+
 }  // namespace sy::app

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/schema.h"
+#include "server/runtime.h"
 #include "upstream/transport.h"
 
 namespace sy::app {
@@ -19,5 +20,8 @@ std::vector<upstream::TransportPtr> make_transports(const config::Config& config
                                                     const Shared& shared,
                                                     boost::asio::io_context& ioc,
                                                     unsigned worker_index);
+
+// The process-wide runtime state: per-route health trackers and retry budgets, drills.
+std::shared_ptr<server::Runtime> make_runtime(const config::Config& config);
 
 }  // namespace sy::app

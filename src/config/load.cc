@@ -21,7 +21,7 @@ constexpr std::string_view kGeminiDefaultBaseUrl = "https://generativelanguage.g
 
 // Keys kept for features that are designed but not built yet: accepted with a warning, so that
 // a file written for a later version still starts.
-constexpr std::string_view kReservedTopLevel[] = {"tenants", "admin"};
+constexpr std::string_view kReservedTopLevel[] = {"tenants"};
 
 const std::vector<std::string_view> kTopLevelKeys = {"server",  "storage", "providers", "routes",
                                                      "catalog", "tenants", "admin"};
@@ -38,12 +38,21 @@ const std::vector<std::string_view> kBedrockOnlyKeys = {
 const std::vector<std::string_view> kSimulatorKeys = {
     "type",      "attributes",  "ttft",       "token_delay",       "tokens", "text", "tool_calls",
     "fail_rate", "fail_status", "reset_rate", "reset_after_chunks"};
-const std::vector<std::string_view> kRouteKeys = {"name",     "target", "core",    "secondary",
-                                                  "fallback", "canary", "retries", "timeouts"};
+const std::vector<std::string_view> kRouteKeys = {
+    "name",    "target",  "core",     "secondary", "fallback",
+    "canary",  "retries", "timeouts", "health",    "retry_budget", "probe"};
 const std::vector<std::string_view> kTargetKeys = {"target", "weight"};
 const std::vector<std::string_view> kTimeoutKeys = {"connect", "first_byte", "idle", "total"};
+const std::vector<std::string_view> kHealthKeys = {"consecutive_failures", "error_rate",
+                                                   "min_requests",         "window",
+                                                   "base_ejection",        "max_ejection"};
+const std::vector<std::string_view> kRetryBudgetKeys = {"ratio", "min_per_second", "window"};
+const std::vector<std::string_view> kProbeKeys = {"interval"};
+const std::vector<std::string_view> kAdminKeys = {"token"};
 const std::vector<std::string_view> kCatalogKeys = {"target", "capabilities", "price",
                                                     "price_version"};
+const std::vector<std::string_view> kPriceKeys = {"input", "output", "cached_input",
+                                                  "cache_write", "reasoning"};
 // The feature names of ir::Capabilities, as the catalog writes them.
 const std::vector<std::string_view> kCapabilities = {
     "tools",    "parallel_tool_calls", "vision",   "json_object", "json_schema",
@@ -58,6 +67,8 @@ constexpr std::string_view kAwsSessionTokenVar = "AWS_SESSION_TOKEN";
 constexpr std::uint64_t kMaxWeight = 1'000'000;
 constexpr std::uint64_t kMaxRetries = 10;
 constexpr std::uint64_t kMaxWorkers = 256;
+constexpr std::uint64_t kMaxCount = 1'000'000'000;
+constexpr double kMaxRetriesPerSecond = 1'000'000;
 
 std::vector<std::string_view> union_of(const std::vector<std::string_view>& a,
                                        const std::vector<std::string_view>& b) {
@@ -193,6 +204,9 @@ class ConfigLoader {
     }
     if (const auto node = top.get("catalog")) {
       load_catalog(*node, config);
+    }
+    if (const auto node = top.get("admin")) {
+      load_admin(*node, config.admin);
     }
     return finish(std::move(config));
   }
@@ -679,8 +693,81 @@ class ConfigLoader {
       t.read_duration("idle", route.timeouts.idle, false);
       t.read_duration("total", route.timeouts.total, false);
     }
+    if (const auto health = m.get("health")) {
+      load_health(*health, m.path("health"), route.health);
+    }
+    if (const auto budget = m.get("retry_budget")) {
+      load_retry_budget(*budget, m.path("retry_budget"), route.retry_budget);
+    }
+    if (const auto probe = m.get("probe")) {
+      MapReader p(reader_, *probe, m.path("probe"), kProbeKeys);
+      p.read_duration("interval", route.probe_interval, true);
+    }
     warn_if_all_disabled(route, path, config);
     return true;
+  }
+
+  void load_health(const YAML::Node& node, const std::string& path, HealthSettings& health) {
+    MapReader m(reader_, node, path, kHealthKeys);
+    m.read_int("consecutive_failures", health.consecutive_failures, 0, kMaxCount);
+    m.read_fraction("error_rate", health.error_rate, 1.0, true);
+    m.read_int("min_requests", health.min_requests, 1, kMaxCount);
+    m.read_duration("window", health.window, false);
+    m.read_duration("base_ejection", health.base_ejection, false);
+    m.read_duration("max_ejection", health.max_ejection, false);
+    if (health.max_ejection < health.base_ejection) {
+      reader_.error(m.path("max_ejection"), "must not be less than base_ejection");
+    }
+  }
+
+  void load_retry_budget(const YAML::Node& node, const std::string& path,
+                         RetryBudgetSettings& budget) {
+    MapReader m(reader_, node, path, kRetryBudgetKeys);
+    m.read_fraction("ratio", budget.ratio, 1.0, true);
+    if (const auto value = m.get("min_per_second")) {
+      if (const auto text = reader_.text(*value, m.path("min_per_second"))) {
+        const Parsed<double> n = parse_number(*text);
+        if (!n.ok()) {
+          reader_.error(m.path("min_per_second"), n.error);
+        } else if (n.value < 0.0 || n.value > kMaxRetriesPerSecond) {
+          reader_.error(m.path("min_per_second"),
+                        "must be a number 0..1000000, got \"" + *text + "\"");
+        } else {
+          budget.min_per_second = n.value;
+        }
+      }
+    }
+    m.read_duration("window", budget.window, false);
+  }
+
+  // admin: {token: "${SWITCHYARD_ADMIN_TOKEN}"}. Like a provider key, a token whose variable is
+  // unset (or expands to "") turns the admin API off with one warning instead of failing.
+  void load_admin(const YAML::Node& node, AdminConfig& admin) {
+    MapReader m(reader_, node, "admin", kAdminKeys);
+    if (!m.has("token")) {
+      if (node.IsMap() || node.IsNull()) {
+        reader_.warning("admin", "disabled: no token");
+      }
+      return;
+    }
+    const std::optional<Expansion> token = read_secret(m, "token", false);
+    if (!token) {
+      return;
+    }
+    if (!token->unset.empty()) {
+      const bool one = token->unset.size() == 1;
+      reader_.warning("admin", std::string("disabled: environment variable") +
+                                   (one ? " " : "s ") + join_names(token->unset) +
+                                   (one ? " is not set" : " are not set"));
+      return;
+    }
+    if (token->value.empty()) {
+      reader_.warning("admin",
+                      "disabled: token is empty (environment: " + join_names(token->referenced) +
+                          ")");
+      return;
+    }
+    admin.token = token->value;
   }
 
   void load_tier(const YAML::Node& node, const std::string& path, const Config& config,
@@ -757,7 +844,7 @@ class ConfigLoader {
     }
   }
 
-  // catalog: [{target: provider/model, capabilities: [...]}]; prices wait for the ledger.
+  // catalog: [{target: provider/model, capabilities: [...], price: {...}, price_version: v}].
   void load_catalog(const YAML::Node& node, Config& config) {
     if (!reader_.is_list(node, "catalog")) {
       return;
@@ -792,14 +879,59 @@ class ConfigLoader {
         entry.has_capabilities = true;
         ok = load_capabilities(*list, m.path("capabilities"), entry.capabilities) && ok;
       }
-      if ((m.has("price") || m.has("price_version")) && !price_warned_) {
-        reader_.warning("catalog", "prices are not used yet (ledger pending); ignored");
-        price_warned_ = true;
+      if (const auto price = m.get("price")) {
+        entry.price = load_price(*price, m.path("price"));
+        ok = entry.price.has_value() && ok;
       }
+      m.read_text("price_version", entry.price_version);
       if (ok) {
         config.catalog.push_back(std::move(entry));
       }
     }
+  }
+
+  // price: {input: 2.50, output: 10, cached_input: 1.25, cache_write: ..., reasoning: ...}, in
+  // US dollars per million tokens. The scalar's TEXT is parsed exactly (never as a double), so
+  // 2.50 is 2'500'000 micro-dollars. input and output are required.
+  std::optional<CatalogPrice> load_price(const YAML::Node& node, const std::string& path) {
+    if (!node.IsMap()) {
+      reader_.error(path, "expected a map, got " + node_kind(node));
+      return std::nullopt;
+    }
+    MapReader m(reader_, node, path, kPriceKeys);
+    CatalogPrice price;
+    bool ok = true;
+    const auto read = [&](std::string_view key, bool required) -> std::optional<std::int64_t> {
+      const auto value = m.get(key);
+      if (!value) {
+        if (required) {
+          reader_.error(m.path(key), "required");
+          ok = false;
+        }
+        return std::nullopt;
+      }
+      const std::optional<std::string> text = reader_.text(*value, m.path(key));
+      if (!text) {
+        ok = false;
+        return std::nullopt;
+      }
+      const Parsed<std::int64_t> micros = parse_decimal_micros(*text);
+      if (!micros.ok()) {
+        reader_.error(m.path(key), micros.error);
+        ok = false;
+        return std::nullopt;
+      }
+      return micros.value;
+    };
+    price.input = read("input", true).value_or(0);
+    price.output = read("output", true).value_or(0);
+    price.cached_input = read("cached_input", false);
+    price.cache_write = read("cache_write", false);
+    price.reasoning = read("reasoning", false);
+    if (!ok) {
+      return std::nullopt;
+    }
+    return price;
   }
 
   bool load_capabilities(const YAML::Node& node, const std::string& path,
@@ -834,7 +966,6 @@ class ConfigLoader {
 
   const EnvLookup& env_;
   Reader reader_;
-  bool price_warned_ = false;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,11 +67,25 @@ struct ProviderConfig {
   std::string aws_session_token;
 };
 
-// Per-model overrides from the config's `catalog` (prices arrive with the ledger).
+// A catalog price in integer micro-dollars per million tokens, parsed exactly from the decimal
+// text ("2.50" = 2'500'000). Unset optional prices take the ledger's defaults (cached_input and
+// cache_write: input; reasoning: output).
+struct CatalogPrice {
+  std::int64_t input = 0;
+  std::int64_t output = 0;
+  std::optional<std::int64_t> cached_input;
+  std::optional<std::int64_t> cache_write;
+  std::optional<std::int64_t> reasoning;
+  friend bool operator==(const CatalogPrice&, const CatalogPrice&) = default;
+};
+
+// Per-model overrides from the config's `catalog`.
 struct CatalogEntry {
   std::string target;  // "provider/model"
   bool has_capabilities = false;
   std::vector<std::string> capabilities;  // feature names, e.g. tools, vision, json_schema
+  std::optional<CatalogPrice> price;      // overrides the shipped default catalog for target
+  std::string price_version;              // optional label of this price (kept in the hash)
 };
 
 struct TargetRef {
@@ -87,6 +102,25 @@ struct Timeouts {
   Duration total{300'000};
 };
 
+// Passive outlier detection per target (mirrors routing::HealthConfig; config does not depend on
+// routing). Eject after `consecutive_failures` in a row, or when the error rate over `window`
+// reaches `error_rate` with at least `min_requests` in it; 0 turns either rule off.
+struct HealthSettings {
+  std::uint32_t consecutive_failures = 5;
+  double error_rate = 0.5;
+  std::uint32_t min_requests = 20;
+  Duration window{30'000};
+  Duration base_ejection{30'000};  // doubles on each repeat ejection...
+  Duration max_ejection{300'000};  // ...up to this
+};
+
+// Retries allowed per route: max(min_per_second * window, ratio * requests in the window).
+struct RetryBudgetSettings {
+  double ratio = 0.2;
+  double min_per_second = 3.0;
+  Duration window{10'000};
+};
+
 struct RouteConfig {
   std::string name;  // what clients send as "model"
   std::vector<TargetRef> core;
@@ -95,6 +129,15 @@ struct RouteConfig {
   double canary = 0.0;
   std::uint32_t retries = 0;
   Timeouts timeouts;
+  HealthSettings health;
+  RetryBudgetSettings retry_budget;
+  Duration probe_interval{0};  // active health probes; 0 = off
+};
+
+// The admin API (metrics, health, drills). Off unless a token is configured.
+struct AdminConfig {
+  std::string token;  // after ${VAR} expansion; never logged
+  bool enabled() const { return !token.empty(); }
 };
 
 struct Config {
@@ -103,6 +146,7 @@ struct Config {
   std::vector<ProviderConfig> providers;  // in file order
   std::vector<RouteConfig> routes;        // in file order
   std::vector<CatalogEntry> catalog;
+  AdminConfig admin;
 
   const ProviderConfig* find_provider(const std::string& name) const {
     for (const auto& p : providers) {

@@ -140,6 +140,48 @@ Parsed<bool> parse_bool(std::string_view text) {
   return out;
 }
 
+Parsed<std::int64_t> parse_decimal_micros(std::string_view text) {
+  Parsed<std::int64_t> out;
+  const std::string bad = "expected a decimal number such as 2.50 (at most 6 decimals), got " +
+                          quoted(text);
+  const std::size_t dot = text.find('.');
+  const std::string_view whole = text.substr(0, dot);
+  const std::string_view fraction =
+      dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
+  const auto all_digits = [](std::string_view s) {
+    return std::all_of(s.begin(), s.end(), is_digit);
+  };
+  if (whole.empty() || !all_digits(whole) || !all_digits(fraction) ||
+      (dot != std::string_view::npos && fraction.empty())) {
+    out.error = bad;
+    return out;
+  }
+  // Digits past the sixth decimal would need rounding; only zeros are exact.
+  if (fraction.size() > 6 &&
+      !std::all_of(fraction.begin() + 6, fraction.end(), [](char c) { return c == '0'; })) {
+    out.error = "more than 6 decimals in " + quoted(text) + " (prices are exact micro-units)";
+    return out;
+  }
+  // Plain integer arithmetic: every step is checked against the limit before it could overflow.
+  std::int64_t value = 0;
+  for (const char c : whole) {
+    value = value * 10 + (c - '0');
+    if (value > kMaxDecimalMicros / 1'000'000) {
+      out.error = quoted(text) + " is too large (at most 1000000)";
+      return out;
+    }
+  }
+  std::int64_t micros = 0;
+  for (std::size_t i = 0; i < 6; ++i) {
+    micros = micros * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
+  }
+  out.value = value * 1'000'000 + micros;
+  if (out.value > kMaxDecimalMicros) {
+    out.error = quoted(text) + " is too large (at most 1000000)";
+  }
+  return out;
+}
+
 Parsed<ListenAddress> parse_listen(std::string_view text) {
   Parsed<ListenAddress> out;
   const std::string bad = "invalid listen address " + quoted(text);

@@ -33,6 +33,15 @@ Parsed<double> parse_number(std::string_view text);
 // "true" or "false" (any letter case).
 Parsed<bool> parse_bool(std::string_view text);
 
+// The largest price parse_decimal_micros accepts: 1,000,000.000000 (in whatever unit the caller
+// prices in; for the catalog, US dollars per million tokens).
+inline constexpr std::int64_t kMaxDecimalMicros = 1'000'000'000'000;
+
+// An exact non-negative decimal ("2.50", "0.075", "15") scaled by 10^6 WITHOUT going through a
+// binary double: "2.50" gives 2'500'000. At most 6 fractional digits (further digits must be
+// zeros); no sign, exponent, leading or trailing '.'; at most kMaxDecimalMicros.
+Parsed<std::int64_t> parse_decimal_micros(std::string_view text);
+
 struct ListenAddress {
   std::string host;  // without brackets: "[::1]:80" gives "::1"
   std::uint16_t port = 0;

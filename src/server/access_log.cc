@@ -14,24 +14,49 @@ namespace sy::server {
 
 namespace {
 
-std::string iso_now() {
+// "2026-11-24T03:09:21.551Z". The seconds part is formatted once per second per thread:
+// gmtime_r and snprintf per request were a visible share of the request path.
+void append_iso_now(std::string& out) {
+  thread_local std::time_t cached_sec = -1;
+  thread_local char prefix[80];
   const auto now = std::chrono::system_clock::now();
-  const auto secs = std::chrono::system_clock::to_time_t(now);
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
+  const auto ms_total =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms_total / 1000);
+  if (secs != cached_sec) {
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    std::snprintf(prefix, sizeof prefix, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cached_sec = secs;
+  }
+  const int ms = static_cast<int>(ms_total % 1000);
+  out += prefix;
+  out.push_back('.');
+  out.push_back(static_cast<char>('0' + ms / 100));
+  out.push_back(static_cast<char>('0' + (ms / 10) % 10));
+  out.push_back(static_cast<char>('0' + ms % 10));
+  out.push_back('Z');
+}
+
+// Appends `v` as a JSON string; plain printable ASCII (the usual case) is copied as is.
+void append_quoted(std::string& out, std::string_view v) {
+  for (unsigned char c : v) {
+    if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') {
+      out += codec::json_quote(v);
+      return;
+    }
+  }
+  out.push_back('"');
+  out.append(v);
+  out.push_back('"');
 }
 
 void put_str(std::string& out, const char* key, std::string_view v) {
   out += ",\"";
   out += key;
   out += "\":";
-  out += codec::json_quote(v);
+  append_quoted(out, v);
 }
 
 void put_tokens(std::string& out, const char* key, const std::optional<std::int64_t>& v) {
@@ -49,7 +74,7 @@ std::string render_access_record(const AccessRecord& r) {
   std::string out;
   out.reserve(512);
   out += "{\"ts\":\"";
-  out += iso_now();
+  append_iso_now(out);
   out += '"';
   put_str(out, "request_id", r.request_id);
   if (!r.inbound.empty()) {
@@ -79,6 +104,33 @@ std::string render_access_record(const AccessRecord& r) {
   }
   if (r.client_aborted) {
     out += ",\"client_aborted\":true";
+  }
+  if (r.canary) {
+    out += ",\"canary\":true";
+  }
+  if (!r.attempt_log.empty()) {
+    out += ",\"attempt_details\":[";
+    for (std::size_t i = 0; i < r.attempt_log.size(); ++i) {
+      const auto& a = r.attempt_log[i];
+      out += i ? ",{" : "{";
+      out += "\"provider\":";
+      append_quoted(out, a.provider);
+      out += ",\"model\":";
+      append_quoted(out, a.model);
+      out += ",\"tier\":";
+      append_quoted(out, a.tier);
+      fmt::format_to(std::back_inserter(out), ",\"status\":{},\"latency_ms\":{:.3f}", a.status,
+                     a.latency_ms);
+      if (!a.error.empty()) {
+        out += ",\"error\":";
+        append_quoted(out, a.error);
+      }
+      if (a.canary) {
+        out += ",\"canary\":true";
+      }
+      out += "}";
+    }
+    out += "]";
   }
   out += "}\n";
   return out;

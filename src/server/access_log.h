@@ -4,10 +4,22 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ir/usage.h"
 
 namespace sy::server {
+
+// One upstream attempt of a request.
+struct AttemptLog {
+  std::string provider;
+  std::string model;
+  std::string tier;
+  bool canary = false;
+  int status = 0;       // upstream HTTP status; 0 when no response head came back
+  double latency_ms = 0;
+  std::string error;    // stable error code; "" on success
+};
 
 struct AccessRecord {
   std::string request_id;
@@ -26,6 +38,8 @@ struct AccessRecord {
   int attempts = 0;
   std::string error;  // stable error code, if any
   bool client_aborted = false;
+  bool canary = false;
+  std::vector<AttemptLog> attempt_log;
 };
 
 // Renders the record as one JSON object line (with trailing '\n').

@@ -26,6 +26,7 @@ struct RequestContext {
   bool keep_alive = true;   // the connection may serve another request after this one
   bool proxied = false;     // a chat endpoint: add the x-switchyard-* headers
   bool anthropic = false;   // an Anthropic client: also send request-id
+  bool upstream_failed = false;  // the chosen upstream failed after answering (for health)
   AccessRecord record;
   std::chrono::milliseconds write_timeout{60'000};
 };
@@ -55,6 +56,13 @@ Response make_error_response(const Error& error, const Request& req, RequestCont
 // Writes a whole response. Returns false when the client is gone.
 net::awaitable<bool> write_response(beast::tcp_stream& stream, Response res,
                                     const RequestContext& ctx);
+
+// Writes one chunk of a chunked response ("<hex>\r\n<data>\r\n") in one call. Returns false
+// when the client is gone.
+net::awaitable<bool> write_chunk(beast::tcp_stream& stream, std::string_view data,
+                                 const RequestContext& ctx);
+// Writes the last chunk ("0\r\n\r\n").
+net::awaitable<bool> write_last_chunk(beast::tcp_stream& stream, const RequestContext& ctx);
 
 // Logs the access record (latency from ctx.start).
 void log_access(RequestContext& ctx);

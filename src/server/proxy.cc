@@ -1,11 +1,14 @@
 #include "server/proxy.h"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include "codec/sse.h"
 #include "providers/openai_compat.h"
+#include "routing/router.h"
 #include "server/client_watch.h"
 #include "server/exchange_util.h"
 #include "server/translate.h"
@@ -17,14 +20,24 @@ namespace {
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 
 // The data of one raw SSE event without copying in the common single-line case.
+// (Plain loops: string_view::find_first_of("\r\n") calls memchr once per byte.)
 std::string_view event_data(std::string_view raw, std::string& scratch) {
   constexpr std::string_view kData = "data:";
   if (raw.substr(0, kData.size()) == kData) {
     auto rest = raw.substr(kData.size());
-    auto nl = rest.find_first_of("\r\n");
-    auto after = rest.substr(nl == std::string_view::npos ? rest.size() : nl);
+    std::size_t nl = 0;
+    while (nl < rest.size() && rest[nl] != '\r' && rest[nl] != '\n') {
+      ++nl;
+    }
     // Single-line event: nothing but line endings after the first line.
-    if (after.find_first_not_of("\r\n") == std::string_view::npos) {
+    bool single = true;
+    for (std::size_t i = nl; i < rest.size(); ++i) {
+      if (rest[i] != '\r' && rest[i] != '\n') {
+        single = false;
+        break;
+      }
+    }
+    if (single) {
       auto line = rest.substr(0, nl);
       if (!line.empty() && line.front() == ' ') {
         line.remove_prefix(1);
@@ -106,11 +119,8 @@ net::awaitable<bool> pump_fast_stream(beast::tcp_stream& client, Request& req,
       if (!rec.ttft_ms) {
         rec.ttft_ms = ms_since(ctx.start);
       }
-      client.expires_after(ctx.write_timeout);
       // Awaiting the client write before the next upstream read is the back-pressure.
-      auto [wec, wn] = co_await net::async_write(client, http::make_chunk(net::buffer(out)), kTuple);
-      (void)wn;
-      if (wec) {
+      if (!co_await write_chunk(client, out, ctx)) {
         rec.client_aborted = true;
         abort.abort();
         co_return false;
@@ -130,99 +140,54 @@ net::awaitable<bool> pump_fast_stream(beast::tcp_stream& client, Request& req,
     spdlog::warn("request {}: upstream failed mid-stream: {} ({})", ctx.request_id,
                  upstream_error->public_message, upstream_error->detail);
     const std::string ev = sse_error_event(*upstream_error);
-    client.expires_after(ctx.write_timeout);
-    auto [eec, en] = co_await net::async_write(client, http::make_chunk(net::buffer(ev)), kTuple);
-    (void)en;
-    if (eec) {
+    if (!co_await write_chunk(client, ev, ctx)) {
       co_return false;
     }
     keep = false;
   }
-  client.expires_after(ctx.write_timeout);
-  auto [lec, ln] = co_await net::async_write(client, http::make_chunk_last(), kTuple);
-  (void)ln;
-  co_return keep && !lec;
+  const bool last_ok = co_await write_last_chunk(client, ctx);
+  co_return keep && last_ok;
 }
 
-// The same-protocol fast path: OpenAI in, an OpenAI-speaking target out.
-net::awaitable<bool> fast_exchange(Worker& worker, beast::tcp_stream& client, Request& req,
-                                   RequestContext& ctx, std::string& pipelined,
-                                   const inbound::Codec& codec,
-                                   const providers::ChatRequestInfo& info,
-                                   const ResolvedTarget& target, upstream::Transport& transport) {
+// The fast path's answer, once the attempt loop has a response head to hand over: upstream
+// 4xx pass through, 2xx go back byte for byte (streams event by event).
+net::awaitable<bool> respond_fast(beast::tcp_stream& client, Request& req, RequestContext& ctx,
+                                  const inbound::Codec& codec, const providers::ChatRequestInfo& info,
+                                  const config::ProviderConfig& provider, upstream::Exchange& ex,
+                                  upstream::AbortSignal& abort, ClientWatch& watch,
+                                  std::string& pipelined) {
   auto& rec = ctx.record;
-  const Snapshot& snap = worker.snapshot();
-  const auto& provider = snap.config->providers[target.provider_index];
-  const Route* route = snap.find_route(info.model);
-
-  const bool inject_usage = info.stream && !info.include_usage;
-  upstream::Request ureq;
-  ureq.path = "/chat/completions";
-  ureq.body = providers::rewrite_chat_request(req.body(), info, target.ref->model, inject_usage);
-  ureq.model = target.ref->model;
-
-  auto abort = std::make_shared<upstream::AbortSignal>();
-  ClientWatch watch(client, abort);
-  watch.start();
-
-  auto started = co_await transport.start(std::move(ureq), route->config->timeouts, abort);
-  if (!started) {
+  const unsigned status = ex.head().status;
+  auto finish_watch = [&]() -> net::awaitable<void> {
     co_await watch.stop();
     pipelined = watch.take_pipelined();
-    if (watch.client_gone()) {
-      rec.client_aborted = true;
-      rec.status = 499;  // nginx's "client closed request"; nothing is sent
-      log_access(ctx);
-      co_return false;
-    }
-    const Error& e = started.error();
-    spdlog::warn("request {}: upstream {} failed: {} ({})", ctx.request_id, provider.name,
-                 e.public_message, e.detail);
-    co_return co_await respond_protocol_error(client, req, ctx, codec, e);
-  }
-  upstream::Exchange& ex = **started;
-  const unsigned status = ex.head().status;
+  };
 
   if (status < 200 || status >= 300) {
     auto body = co_await read_all(ex, kMaxErrorBody);
-    co_await watch.stop();
-    pipelined = watch.take_pipelined();
-    if (status == 401 || status == 403) {
-      // The gateway's own credential was refused: not the client's business, and the body may
-      // echo the credential. Never pass it through.
-      co_return co_await respond_protocol_error(
-          client, req, ctx, codec,
-          make_error(ErrorKind::UpstreamAuth,
-                     "The upstream provider rejected the gateway's credentials.",
-                     "upstream_auth_failed"));
+    co_await finish_watch();
+    if (!body) {
+      co_return co_await respond_protocol_error(client, req, ctx, codec, body.error());
     }
-    if (status >= 400 && status < 500 && body) {
-      rec.status = static_cast<int>(status);
-      rec.error = "upstream_" + std::to_string(status);
-      auto res = make_response(static_cast<http::status>(status),
-                               scrub(std::move(*body), provider.api_key),
-                               ex.head().content_type.empty() ? "application/json"
-                                                              : ex.head().content_type,
-                               req, ctx);
-      if (!ex.head().retry_after.empty()) {
-        res.set(http::field::retry_after, ex.head().retry_after);
-      }
-      const bool keep = res.keep_alive();
-      const bool ok = co_await write_response(client, std::move(res), ctx);
-      log_access(ctx);
-      co_return ok && keep;
+    rec.status = static_cast<int>(status);
+    rec.error = "upstream_" + std::to_string(status);
+    auto res = make_response(static_cast<http::status>(status),
+                             scrub(std::move(*body), provider.api_key),
+                             ex.head().content_type.empty() ? "application/json"
+                                                            : ex.head().content_type,
+                             req, ctx);
+    if (!ex.head().retry_after.empty()) {
+      res.set(http::field::retry_after, ex.head().retry_after);
     }
-    co_return co_await respond_protocol_error(
-        client, req, ctx, codec,
-        make_error(ErrorKind::UpstreamUnavailable,
-                   "The upstream provider returned HTTP " + std::to_string(status) + ".",
-                   "upstream_error"));
+    const bool keep = res.keep_alive();
+    const bool ok = co_await write_response(client, std::move(res), ctx);
+    log_access(ctx);
+    co_return ok && keep;
   }
 
   if (!ex.head().event_stream()) {
     auto body = co_await read_all(ex, kMaxResponseBody);
-    co_await watch.stop();
-    pipelined = watch.take_pipelined();
+    co_await finish_watch();
     if (!body) {
       if (watch.client_gone()) {
         rec.client_aborted = true;
@@ -230,6 +195,7 @@ net::awaitable<bool> fast_exchange(Worker& worker, beast::tcp_stream& client, Re
         log_access(ctx);
         co_return false;
       }
+      ctx.upstream_failed = true;
       co_return co_await respond_protocol_error(client, req, ctx, codec, body.error());
     }
     if (auto usage = providers::usage_from_openai(*body)) {
@@ -244,14 +210,88 @@ net::awaitable<bool> fast_exchange(Worker& worker, beast::tcp_stream& client, Re
     co_return ok && keep;
   }
 
-  const bool keep = co_await pump_fast_stream(client, req, ctx, ex, *abort, inject_usage);
-  co_await watch.stop();
-  pipelined = watch.take_pipelined();
+  const bool inject_usage = info.stream && !info.include_usage;
+  const bool keep = co_await pump_fast_stream(client, req, ctx, ex, abort, inject_usage);
+  co_await finish_watch();
   if (watch.client_gone()) {
     rec.client_aborted = true;
   }
+  if (!rec.client_aborted && !rec.error.empty() && rec.error != "upstream_stream_error") {
+    ctx.upstream_failed = true;
+  }
   log_access(ctx);
   co_return keep && !watch.client_gone();
+}
+
+bool retryable_status(unsigned s) { return s == 408 || s == 429 || s == 529 || s >= 500; }
+
+// Whether the router may try another target after `e`: connect failures, resets and timeouts
+// before the first byte, 429, 5xx and overload, and a refused gateway credential (that
+// provider is misconfigured; another one may serve). Never a request error.
+bool failover_allowed(const Error& e) {
+  return retryable(e.kind) || e.kind == ErrorKind::UpstreamAuth;
+}
+
+struct AttemptResult {
+  upstream::ExchangePtr ex;    // a response to hand to the client (2xx or a final 4xx)
+  std::optional<Error> error;  // failed before any byte reached the client
+};
+
+// One attempt up to the response head. Retryable upstream statuses are read and mapped here,
+// so the caller can move on to the next target with nothing sent to the client.
+net::awaitable<AttemptResult> run_attempt(upstream::Transport& transport, upstream::Request ureq,
+                                          config::Timeouts timeouts,
+                                          std::shared_ptr<upstream::AbortSignal> abort,
+                                          const providers::Adapter& mapper,
+                                          const config::ProviderConfig& provider) {
+  auto started = co_await transport.start(std::move(ureq), timeouts, abort);
+  if (!started) {
+    co_return AttemptResult{nullptr, started.error()};
+  }
+  const auto head = (*started)->head();
+  if (!retryable_status(head.status) && head.status != 401 && head.status != 403) {
+    co_return AttemptResult{std::move(*started), std::nullopt};
+  }
+  auto body = co_await read_all(**started, kMaxErrorBody);
+  Error e;
+  if (head.status == 401 || head.status == 403) {
+    // The gateway's own credential was refused; the body may echo it: never passed on.
+    e = make_error(ErrorKind::UpstreamAuth,
+                   "The upstream provider rejected the gateway's credentials.",
+                   "upstream_auth_failed");
+  } else {
+    providers::UpstreamReply reply{head.status, head.content_type,
+                                   body ? scrub(std::move(*body), provider.api_key) : std::string(),
+                                   head.retry_after};
+    e = mapper.map_error(reply);
+    if (head.status == 429) {
+      e.kind = ErrorKind::RateLimited;
+    } else if (!retryable(e.kind)) {
+      e.kind = ErrorKind::UpstreamUnavailable;  // a 5xx is the provider's trouble
+    }
+  }
+  if (e.retry_after.empty()) {
+    e.retry_after = head.retry_after;
+  }
+  e.detail = "upstream HTTP " + std::to_string(head.status);
+  co_return AttemptResult{nullptr, std::move(e)};
+}
+
+// Sleeps unless the client leaves first. Returns false when it left.
+net::awaitable<bool> wait_abortable(std::chrono::milliseconds d, upstream::AbortSignal& abort) {
+  if (d.count() <= 0) {
+    co_return !abort.aborted();
+  }
+  net::steady_timer timer(co_await net::this_coro::executor, d);
+  abort.on_abort([&timer] { timer.cancel(); });
+  auto [ec] = co_await timer.async_wait(kTuple);
+  (void)ec;
+  abort.clear();
+  co_return !abort.aborted();
+}
+
+std::string error_code_of(const Error& e) {
+  return e.code.empty() ? std::string(default_code(e.kind)) : e.code;
 }
 
 }  // namespace
@@ -301,66 +341,229 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
                    "model_not_found", "model"));
   }
 
-  // For now: the first target, in tier order, whose provider is enabled and which can serve
-  // every feature the request uses (never silently degrade). Weights, health and failover
-  // across tiers come with the router.
-  const ResolvedTarget* target = nullptr;
-  upstream::Transport* transport = nullptr;
+  // Which targets may serve this request: enabled, every needed capability (never silently
+  // degrade), not drilled, not cooling down after a Retry-After.
+  Runtime& rt = worker.runtime();
+  const auto now = routing::Clock::now();
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          routing::WallClock::now().time_since_epoch())
+                          .count();
+  std::vector<routing::TargetView> views;
+  views.reserve(route->targets.size());
   const ResolvedTarget* lacking = nullptr;
   std::optional<ir::Feature> lacking_feature;
+  bool drilled_any = false;
   for (const auto& t : route->targets) {
-    auto* tr = worker.transport(t.provider_index);
-    if (!tr) {
-      continue;
+    routing::TargetView v;
+    v.key = t.ref->text();
+    v.provider = t.ref->provider;
+    v.tier = static_cast<routing::Tier>(t.tier_index);
+    v.weight = t.ref->weight;
+    v.eligible = worker.transport(t.provider_index) != nullptr;
+    if (v.eligible) {
+      if (auto missing = t.caps.first_missing(needed)) {
+        v.eligible = false;
+        if (!lacking) {
+          lacking = &t;
+          lacking_feature = missing;
+        }
+      }
     }
-    if (auto missing = t.caps.first_missing(needed)) {
-      if (!lacking) {
-        lacking = &t;
-        lacking_feature = missing;
+    if (v.eligible && rt.drills.drilled(v.provider, model, "default", now_ms)) {
+      v.eligible = false;
+      drilled_any = true;
+    }
+    if (v.eligible && rt.cooldowns.active(v.key, now)) {
+      v.eligible = false;
+    }
+    views.push_back(std::move(v));
+  }
+  RouteState* state = rt.route(model);
+  auto plan = routing::plan(views, route->config->canary, *state->health, now, worker.rng());
+  if (plan.empty()) {
+    // Every eligible target is ejected or cooling down: rather than fail outright, try the
+    // capable, undrilled ones in tier order (the "panic" rule of outlier detection).
+    for (std::size_t i = 0; i < route->targets.size(); ++i) {
+      const auto& t = route->targets[i];
+      if (worker.transport(t.provider_index) && !t.caps.first_missing(needed) &&
+          !rt.drills.drilled(t.ref->provider, model, "default", now_ms)) {
+        plan.push_back(routing::Attempt{i, false});
+      }
+    }
+  }
+  if (plan.empty()) {
+    if (lacking) {
+      const std::string feature(ir::feature_name(*lacking_feature));
+      co_return co_await respond_protocol_error(
+          client, req, ctx, codec,
+          make_error(ErrorKind::InvalidRequest,
+                     "The request uses `" + feature + "`, which no target of model `" + model +
+                         "` supports (target `" + lacking->ref->text() + "` does not).",
+                     "unsupported_capability", feature));
+    }
+    co_return co_await respond_protocol_error(
+        client, req, ctx, codec,
+        make_error(ErrorKind::NoTarget,
+                   "No provider is available for model `" + model + "`" +
+                       (drilled_any ? " (a drill has taken its providers out)." : ".")));
+  }
+
+  routing::RetryBudget* budget = state->retry_budget.get();
+  if (budget) {
+    budget->on_request(now);
+  }
+  const std::size_t max_attempts = 1 + route->config->retries;
+  const auto& timeouts = route->config->timeouts;
+  const auto deadline = routing::Clock::now() + timeouts.total;
+
+  auto abort = std::make_shared<upstream::AbortSignal>();
+  ClientWatch watch(client, abort);
+  watch.start();
+
+  std::optional<Error> last_error;
+  std::string last_key;
+  // plan() admitted every target it listed (taking a half-open trial slot where one was due);
+  // the ones this request never tried give their slot back.
+  std::size_t tried = 0;
+  auto release_untried = [&] {
+    for (std::size_t i = tried; i < plan.size(); ++i) {
+      state->health->release(route->targets[plan[i].index].ref->text());
+    }
+  };
+  for (std::size_t n = 0; n < max_attempts; ++n) {
+    // After every distinct target was tried, further attempts cycle through them again.
+    const auto& choice = plan[n % plan.size()];
+    const ResolvedTarget& t = route->targets[choice.index];
+    const auto& provider = snap.config->providers[t.provider_index];
+    const std::string key = t.ref->text();
+    if (n > 0) {
+      if (budget && !budget->try_retry(routing::Clock::now())) {
+        spdlog::warn("request {}: retry budget of route {} exhausted", ctx.request_id, model);
+        break;
+      }
+      auto delay = routing::backoff(static_cast<unsigned>(n - 1), worker.rng());
+      if (key == last_key && last_error && !last_error->retry_after.empty()) {
+        // The same target again: honour its Retry-After, if it fits in the total timeout.
+        auto ra = routing::parse_retry_after(last_error->retry_after, routing::WallClock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - routing::Clock::now());
+        if (!ra || *ra > left) {
+          break;
+        }
+        delay = std::max(delay, *ra);
+      }
+      if (!co_await wait_abortable(delay, *abort)) {
+        break;  // the client left
+      }
+    }
+    tried = std::max(tried, std::min(n + 1, plan.size()));
+    rec.provider = provider.name;
+    rec.model = t.ref->model;
+    rec.tier = t.tier;
+    rec.canary = choice.canary;
+    rec.attempts = static_cast<int>(n + 1);
+    AttemptLog log_entry{provider.name, t.ref->model, t.tier, choice.canary, 0, 0, {}};
+    const auto attempt_start = Clock::now();
+
+    // The request for this target: the client's bytes patched (fast path) or encoded from
+    // the IR by the target's adapter.
+    const bool fast = openai_in && t.openai_native;
+    upstream::Request ureq;
+    ureq.model = t.ref->model;
+    if (fast) {
+      ureq.path = "/chat/completions";
+      ureq.body = providers::rewrite_chat_request(req.body(), *info, t.ref->model,
+                                                  info->stream && !info->include_usage);
+    } else {
+      if (!ir_req) {
+        auto parsed = codec.parse_request(req.body());
+        if (!parsed) {
+          state->health->release(key);
+          release_untried();
+          co_await watch.stop();
+          pipelined = watch.take_pipelined();
+          co_return co_await respond_protocol_error(client, req, ctx, codec, parsed.error());
+        }
+        ir_req = std::move(*parsed);
+      }
+      auto encoded = t.adapter->encode(*ir_req, providers::Target{&provider, t.ref->model});
+      if (!encoded) {
+        state->health->release(key);  // never tried: a request error, not the target's
+        release_untried();
+        co_await watch.stop();
+        pipelined = watch.take_pipelined();
+        co_return co_await respond_protocol_error(client, req, ctx, codec, encoded.error());
+      }
+      ureq.path = std::move(encoded->path);
+      ureq.headers = std::move(encoded->headers);
+      ureq.body = std::move(encoded->body);
+    }
+
+    const providers::Adapter& mapper =
+        fast ? *providers::adapter_for("openai-compatible") : *t.adapter;
+    auto result = co_await run_attempt(*worker.transport(t.provider_index), std::move(ureq),
+                                       timeouts, abort, mapper, provider);
+    log_entry.latency_ms = ms_since(attempt_start);
+    if (result.error) {
+      const Error& e = *result.error;
+      log_entry.status = e.status;
+      log_entry.error = error_code_of(e);
+      rec.attempt_log.push_back(log_entry);
+      if (watch.client_gone()) {
+        break;
+      }
+      state->health->record(key, false, routing::Clock::now(), routing::WallClock::now());
+      if (!e.retry_after.empty()) {
+        if (auto ra = routing::parse_retry_after(e.retry_after, routing::WallClock::now())) {
+          rt.cooldowns.set(key, routing::Clock::now() + *ra);
+        }
+      }
+      spdlog::warn("request {}: attempt {} to {} failed: {} ({})", ctx.request_id, n + 1, key,
+                   e.public_message, e.detail);
+      last_error = e;
+      last_key = key;
+      if (!failover_allowed(e)) {
+        break;
       }
       continue;
     }
-    target = &t;
-    transport = tr;
-    break;
-  }
-  if (!target && lacking) {
-    const std::string feature(ir::feature_name(*lacking_feature));
-    co_return co_await respond_protocol_error(
-        client, req, ctx, codec,
-        make_error(ErrorKind::InvalidRequest,
-                   "The request uses `" + feature + "`, which no target of model `" + model +
-                       "` supports (target `" + lacking->ref->text() + "` does not).",
-                   "unsupported_capability", feature));
-  }
-  if (!target) {
-    co_return co_await respond_protocol_error(
-        client, req, ctx, codec,
-        make_error(ErrorKind::NoTarget, "No provider is available for model `" + model + "`."));
-  }
-  rec.provider = snap.config->providers[target->provider_index].name;
-  rec.model = target->ref->model;
-  rec.tier = target->tier;
-  rec.attempts = 1;
 
-  if (openai_in && target->openai_native) {
-    co_return co_await fast_exchange(worker, client, req, ctx, pipelined, codec, *info, *target,
-                                     *transport);
-  }
-  if (!ir_req) {
-    auto parsed = codec.parse_request(req.body());
-    if (!parsed) {
-      co_return co_await respond_protocol_error(client, req, ctx, codec, parsed.error());
+    // This target answers: from here on the client gets its response, whatever happens.
+    release_untried();
+    log_entry.status = static_cast<int>(result.ex->head().status);
+    rec.attempt_log.push_back(log_entry);
+    bool keep = false;
+    if (fast) {
+      keep = co_await respond_fast(client, req, ctx, codec, *info, provider, *result.ex, *abort,
+                                   watch, pipelined);
+    } else {
+      keep = co_await respond_translated(client, req, ctx, codec, *ir_req, t, *result.ex, *abort,
+                                         watch, pipelined);
     }
-    ir_req = std::move(*parsed);
+    if (!rec.client_aborted) {
+      state->health->record(key, !ctx.upstream_failed, routing::Clock::now(),
+                            routing::WallClock::now());
+    }
+    co_return keep;
   }
-  if (!target->adapter) {
-    co_return co_await respond_protocol_error(
-        client, req, ctx, codec,
-        make_error(ErrorKind::Internal, "No adapter for the target's provider type."));
+
+  // Every attempt failed before a byte reached the client (or the client left).
+  release_untried();
+  co_await watch.stop();
+  pipelined = watch.take_pipelined();
+  if (watch.client_gone()) {
+    rec.client_aborted = true;
+    rec.status = 499;  // nginx's "client closed request"; nothing is sent
+    log_access(ctx);
+    co_return false;
   }
-  co_return co_await translate_exchange(worker, client, req, ctx, pipelined, codec,
-                                        std::move(*ir_req), *target, *transport);
+  // A named value, not a conditional temporary: GCC 12 mishandles temporaries inside co_await
+  // operands (double destruction), so errors are materialised before being awaited on.
+  const Error final_error =
+      last_error ? *last_error
+                 : make_error(ErrorKind::NoTarget,
+                              "No provider is available for model `" + model + "`.");
+  co_return co_await respond_protocol_error(client, req, ctx, codec, final_error);
 }
 
 }  // namespace sy::server

@@ -49,12 +49,13 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const config::Co
   for (const auto& rc : config->routes) {
     Route route;
     route.config = &rc;
-    auto add = [&](const std::vector<config::TargetRef>& tier, const char* name) {
+    auto add = [&](const std::vector<config::TargetRef>& tier, const char* name, int index) {
       for (const auto& t : tier) {
         ResolvedTarget rt;
         rt.ref = &t;
         rt.provider_index = provider_index(t.provider);
         rt.tier = name;
+        rt.tier_index = index;
         if (rt.provider_index < config->providers.size()) {
           const auto& p = config->providers[rt.provider_index];
           const bool sim = p.type == "simulator";
@@ -74,9 +75,9 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const config::Co
         route.targets.push_back(rt);
       }
     };
-    add(rc.core, "core");
-    add(rc.secondary, "secondary");
-    add(rc.fallback, "fallback");
+    add(rc.core, "core", 0);
+    add(rc.secondary, "secondary", 1);
+    add(rc.fallback, "fallback", 2);
     snap->routes.emplace(rc.name, std::move(route));
     data.push_back(boost::json::object{
         {"id", rc.name}, {"object", "model"}, {"created", created}, {"owned_by", "switchyard"}});

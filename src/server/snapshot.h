@@ -17,6 +17,7 @@ struct ResolvedTarget {
   const config::TargetRef* ref = nullptr;
   std::size_t provider_index = 0;  // into Config::providers
   const char* tier = "core";       // core | secondary | fallback
+  int tier_index = 0;              // 0 core, 1 secondary, 2 fallback
   // Speaks OpenAI Chat Completions natively (openai, openai-compatible, simulator): an OpenAI
   // client's request can take the byte-patching fast path.
   bool openai_native = false;

@@ -87,6 +87,7 @@ net::awaitable<bool> pump_translated(beast::tcp_stream& client, Request& req, Re
     if (failure) {
       // Never fail over once bytes reached the client: a clean in-protocol error event, then
       // the connection closes.
+      ctx.upstream_failed = true;
       rec.error = failure->code.empty() ? std::string(default_code(failure->kind)) : failure->code;
       spdlog::warn("request {}: upstream failed mid-stream: {} ({})", ctx.request_id,
                    failure->public_message, failure->detail);
@@ -99,20 +100,15 @@ net::awaitable<bool> pump_translated(beast::tcp_stream& client, Request& req, Re
       if (!rec.ttft_ms) {
         rec.ttft_ms = ms_since(ctx.start);
       }
-      client.expires_after(ctx.write_timeout);
-      auto [wec, wn] = co_await net::async_write(client, http::make_chunk(net::buffer(out)), kTuple);
-      (void)wn;
-      if (wec) {
+      if (!co_await write_chunk(client, out, ctx)) {
         rec.client_aborted = true;
         abort.abort();
         co_return false;
       }
     }
   }
-  client.expires_after(ctx.write_timeout);
-  auto [lec, ln] = co_await net::async_write(client, http::make_chunk_last(), kTuple);
-  (void)ln;
-  co_return !failure && !lec && ctx.keep_alive && req.keep_alive();
+  const bool last_ok = co_await write_last_chunk(client, ctx);
+  co_return !failure && last_ok && ctx.keep_alive && req.keep_alive();
 }
 
 }  // namespace
@@ -149,65 +145,25 @@ net::awaitable<bool> respond_protocol_error(beast::tcp_stream& client, Request& 
   co_return ok && keep;
 }
 
-net::awaitable<bool> translate_exchange(Worker& worker, beast::tcp_stream& client, Request& req,
-                                        RequestContext& ctx, std::string& pipelined,
-                                        const inbound::Codec& codec, ir::ChatRequest ir_req,
-                                        const ResolvedTarget& target,
-                                        upstream::Transport& transport) {
+net::awaitable<bool> respond_translated(beast::tcp_stream& client, Request& req,
+                                        RequestContext& ctx, const inbound::Codec& codec,
+                                        const ir::ChatRequest& ir_req,
+                                        const ResolvedTarget& target, upstream::Exchange& ex,
+                                        upstream::AbortSignal& abort, ClientWatch& watch,
+                                        std::string& pipelined) {
   auto& rec = ctx.record;
-  const Snapshot& snap = worker.snapshot();
-  const auto& provider = snap.config->providers[target.provider_index];
-  const Route* route = snap.find_route(ir_req.model);
   const providers::Adapter& adapter = *target.adapter;
-
-  auto encoded = adapter.encode(ir_req, providers::Target{&provider, target.ref->model});
-  if (!encoded) {
-    co_return co_await respond_protocol_error(client, req, ctx, codec, encoded.error());
-  }
-  upstream::Request ureq;
-  ureq.path = std::move(encoded->path);
-  ureq.headers = std::move(encoded->headers);
-  ureq.body = std::move(encoded->body);
-  ureq.model = target.ref->model;
-
-  auto abort = std::make_shared<upstream::AbortSignal>();
-  ClientWatch watch(client, abort);
-  watch.start();
+  const unsigned status = ex.head().status;
   auto finish_watch = [&]() -> net::awaitable<void> {
     co_await watch.stop();
     pipelined = watch.take_pipelined();
   };
 
-  auto started = co_await transport.start(std::move(ureq), route->config->timeouts, abort);
-  if (!started) {
-    co_await finish_watch();
-    if (watch.client_gone()) {
-      rec.client_aborted = true;
-      rec.status = 499;
-      log_access(ctx);
-      co_return false;
-    }
-    const Error& e = started.error();
-    spdlog::warn("request {}: upstream {} failed: {} ({})", ctx.request_id, provider.name,
-                 e.public_message, e.detail);
-    co_return co_await respond_protocol_error(client, req, ctx, codec, e);
-  }
-  upstream::Exchange& ex = **started;
-  const unsigned status = ex.head().status;
-
   if (status < 200 || status >= 300) {
     auto body = co_await read_all(ex, kMaxErrorBody);
     co_await finish_watch();
-    if (status == 401 || status == 403) {
-      co_return co_await respond_protocol_error(
-          client, req, ctx, codec,
-          make_error(ErrorKind::UpstreamAuth,
-                     "The upstream provider rejected the gateway's credentials.",
-                     "upstream_auth_failed"));
-    }
     providers::UpstreamReply reply{status, ex.head().content_type,
-                                   body ? scrub(std::move(*body), provider.api_key) : std::string(),
-                                   ex.head().retry_after};
+                                   body ? std::move(*body) : std::string(), ex.head().retry_after};
     co_return co_await respond_protocol_error(client, req, ctx, codec, adapter.map_error(reply));
   }
 
@@ -221,6 +177,7 @@ net::awaitable<bool> translate_exchange(Worker& worker, beast::tcp_stream& clien
         log_access(ctx);
         co_return false;
       }
+      ctx.upstream_failed = true;
       co_return co_await respond_protocol_error(client, req, ctx, codec, body.error());
     }
     providers::UpstreamReply reply{status, ex.head().content_type, std::move(*body),
@@ -231,6 +188,7 @@ net::awaitable<bool> translate_exchange(Worker& worker, beast::tcp_stream& clien
                            "The upstream provider sent a response the gateway cannot read.",
                            "upstream_malformed");
       e.detail = decoded.error().public_message;
+      ctx.upstream_failed = true;
       co_return co_await respond_protocol_error(client, req, ctx, codec, e);
     }
     if (decoded->model.empty()) {
@@ -250,7 +208,7 @@ net::awaitable<bool> translate_exchange(Worker& worker, beast::tcp_stream& clien
     co_return ok && keep;
   }
 
-  const bool keep = co_await pump_translated(client, req, ctx, ex, *abort, codec, adapter, ir_req);
+  const bool keep = co_await pump_translated(client, req, ctx, ex, abort, codec, adapter, ir_req);
   co_await finish_watch();
   if (watch.client_gone()) {
     rec.client_aborted = true;

@@ -19,10 +19,16 @@ net::awaitable<bool> respond_protocol_error(beast::tcp_stream& client, Request& 
 // Merges a Usage event into an accumulated usage: fields the event sets win.
 void merge_usage(ir::Usage& into, const ir::Usage& from);
 
-net::awaitable<bool> translate_exchange(Worker& worker, beast::tcp_stream& client, Request& req,
-                                        RequestContext& ctx, std::string& pipelined,
-                                        const inbound::Codec& codec, ir::ChatRequest ir_req,
-                                        const ResolvedTarget& target,
-                                        upstream::Transport& transport);
+class ClientWatch;
+
+// The translated answer, once the attempt loop has a response head: a final upstream 4xx is
+// mapped by the adapter into the caller's protocol, a 2xx is decoded into the IR and rendered
+// (streams event by event). Returns keep-alive.
+net::awaitable<bool> respond_translated(beast::tcp_stream& client, Request& req,
+                                        RequestContext& ctx, const inbound::Codec& codec,
+                                        const ir::ChatRequest& ir_req,
+                                        const ResolvedTarget& target, upstream::Exchange& ex,
+                                        upstream::AbortSignal& abort, ClientWatch& watch,
+                                        std::string& pipelined);
 
 }  // namespace sy::server

@@ -31,8 +31,13 @@ void spawn_logged(net::io_context& ioc, Awaitable&& aw, const char* what) {
 }  // namespace
 
 Worker::Worker(net::io_context& ioc, std::shared_ptr<const Snapshot> snapshot,
-               std::vector<upstream::TransportPtr> transports)
-    : ioc_(ioc), snapshot_(std::move(snapshot)), transports_(std::move(transports)) {}
+               std::vector<upstream::TransportPtr> transports, std::shared_ptr<Runtime> runtime,
+               std::uint64_t seed)
+    : ioc_(ioc),
+      snapshot_(std::move(snapshot)),
+      transports_(std::move(transports)),
+      runtime_(std::move(runtime)),
+      rng_(seed) {}
 
 void Worker::listen(net::ip::tcp::acceptor acceptor) {
   acceptor_ = std::make_unique<net::ip::tcp::acceptor>(std::move(acceptor));

@@ -10,6 +10,9 @@
 #include <memory>
 #include <vector>
 
+#include <random>
+
+#include "server/runtime.h"
 #include "server/snapshot.h"
 #include "upstream/transport.h"
 
@@ -20,7 +23,8 @@ namespace net = boost::asio;
 class Worker {
  public:
   Worker(net::io_context& ioc, std::shared_ptr<const Snapshot> snapshot,
-         std::vector<upstream::TransportPtr> transports);
+         std::vector<upstream::TransportPtr> transports, std::shared_ptr<Runtime> runtime,
+         std::uint64_t seed);
 
   // Starts accepting on `acceptor` (already bound and listening, created on this io_context).
   void listen(net::ip::tcp::acceptor acceptor);
@@ -36,6 +40,8 @@ class Worker {
     return provider_index < transports_.size() ? transports_[provider_index].get() : nullptr;
   }
   bool draining() const { return draining_; }
+  Runtime& runtime() { return *runtime_; }
+  std::mt19937_64& rng() { return rng_; }
 
   // Session bookkeeping, for drain.
   struct SessionEntry {
@@ -51,6 +57,8 @@ class Worker {
   net::io_context& ioc_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<upstream::TransportPtr> transports_;
+  std::shared_ptr<Runtime> runtime_;
+  std::mt19937_64 rng_;
   std::unique_ptr<net::ip::tcp::acceptor> acceptor_;
   std::list<SessionEntry> sessions_;
   std::atomic<std::size_t> open_sessions_{0};

@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -67,6 +68,9 @@ struct Conn {
   beast::tcp_stream plain;  // the TCP layer; owned by `tls` instead when TLS is on
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
+  // Body bytes land here, then only what arrived is appended to the caller's string: resizing
+  // the caller's string by a whole chunk would zero-fill 16 KiB per read.
+  std::unique_ptr<char[]> read_buf = std::make_unique<char[]>(kReadChunk);
   Clock::time_point idle_since{};
 
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : plain; }
@@ -122,10 +126,8 @@ class HttpExchange final : public Exchange {
         failed_ = true;
         co_return make_error(ErrorKind::UpstreamUnavailable, "request aborted");
       }
-      const std::size_t old = out.size();
-      out.resize(old + kReadChunk);
       auto& body = parser_->get().body();
-      body.data = out.data() + old;
+      body.data = conn_->read_buf.get();
       body.size = kReadChunk;
       body.more = true;
       Budget b = budget(timeouts_.idle, deadline_);
@@ -138,7 +140,7 @@ class HttpExchange final : public Exchange {
       abort_->clear();
       (void)n;
       const std::size_t got = kReadChunk - body.size;
-      out.resize(old + got);
+      out.append(conn_->read_buf.get(), got);
       if (ec == http::error::need_buffer) {
         ec = {};
       }
@@ -299,39 +301,59 @@ net::awaitable<Result<std::unique_ptr<Conn>>> HttpTransport::connect(
 net::awaitable<Result<ExchangePtr>> HttpTransport::start(Request req, config::Timeouts timeouts,
                                                          std::shared_ptr<AbortSignal> abort) {
   const auto deadline = Clock::now() + timeouts.total;
-  http::request<http::string_body> msg{req.method, options_.base.path + req.path, 11};
-  msg.set(http::field::host, options_.base.host_header);
-  msg.set(http::field::content_type, "application/json");
-  msg.set(http::field::user_agent, "switchyard/" SY_VERSION);
-  for (const auto& [name, value] : options_.fixed_headers) {
-    msg.set(name, value);
+  const std::string target = options_.base.path + req.path;
+
+  // The request head, serialised once by hand: Beast's generic serializer walks a
+  // buffers_cat_view per field, which cost more than the rest of the request path.
+  Headers headers;
+  headers.reserve(options_.fixed_headers.size() + req.headers.size() + 8);
+  headers.emplace_back("Host", options_.base.host_header);
+  headers.emplace_back("User-Agent", "switchyard/" SY_VERSION);
+  bool has_content_type = false;
+  for (const auto& h : req.headers) {
+    has_content_type = has_content_type || beast::iequals(h.first, "content-type");
   }
-  for (const auto& [name, value] : req.headers) {
-    msg.set(name, value);
+  if (!has_content_type) {
+    headers.emplace_back("Content-Type", "application/json");
+  }
+  for (const auto& h : options_.fixed_headers) {
+    headers.push_back(h);
+  }
+  for (const auto& h : req.headers) {
+    headers.push_back(h);
   }
   if (options_.signer) {
     // Signed last, over exactly what goes on the wire: method, target, host, content headers
-    // and body. The signer adds its headers (Authorization, x-amz-date, ...).
-    // Each header once, with the value that goes on the wire (the adapter's headers may
-    // repeat content-type; a value signed twice would not match what AWS sees).
-    auth::Headers to_sign{{"host", options_.base.host_header},
-                          {"content-type", std::string(msg[http::field::content_type])}};
-    for (const auto& h : req.headers) {
-      if (!beast::iequals(h.first, "content-type") && !beast::iequals(h.first, "host")) {
-        to_sign.push_back(h);
+    // and body; each header once. The signer appends its headers (Authorization, x-amz-date).
+    auth::Headers to_sign;
+    for (const auto& h : headers) {
+      if (!beast::iequals(h.first, "user-agent") && !beast::iequals(h.first, "authorization")) {
+        to_sign.emplace_back(h);
       }
     }
     const std::size_t before = to_sign.size();
     options_.signer->sign(std::string(http::to_string(req.method)), options_.base.host_header,
-                          std::string(msg.target()), to_sign, req.body,
-                          std::chrono::system_clock::now());
+                          target, to_sign, req.body, std::chrono::system_clock::now());
     for (std::size_t i = before; i < to_sign.size(); ++i) {
-      msg.set(to_sign[i].first, to_sign[i].second);
+      headers.push_back(to_sign[i]);
     }
   }
-  msg.body() = std::move(req.body);
-  msg.keep_alive(true);
-  msg.prepare_payload();
+  std::string wire_head;
+  wire_head.reserve(256 + target.size() + 64 * headers.size());
+  wire_head.append(http::to_string(req.method));
+  wire_head.push_back(' ');
+  wire_head.append(target);
+  wire_head.append(" HTTP/1.1\r\n");
+  for (const auto& [name, value] : headers) {
+    wire_head.append(name);
+    wire_head.append(": ");
+    wire_head.append(value);
+    wire_head.append("\r\n");
+  }
+  wire_head.append("Content-Length: ");
+  wire_head.append(std::to_string(req.body.size()));
+  wire_head.append("\r\n\r\n");
+  const std::array<net::const_buffer, 2> wire{net::buffer(wire_head), net::buffer(req.body)};
 
   // A pooled connection may have been closed by the server while idle; such a failure shows
   // before any response byte, so one retry on a fresh connection is safe.
@@ -357,7 +379,7 @@ net::awaitable<Result<ExchangePtr>> HttpTransport::start(Request req, config::Ti
     Conn* raw = conn.get();
     abort->on_abort([raw] { raw->close(); });
     auto [wec, wn] = co_await with_stream(
-        *conn, [&](auto& s) { return http::async_write(s, msg, kTuple); });
+        *conn, [&](auto& s) { return net::async_write(s, wire, kTuple); });
     (void)wn;
     boost::system::error_code ec = wec;
     if (!ec) {

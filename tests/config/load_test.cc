@@ -483,9 +483,132 @@ TEST(LoadConfig, NoDidYouMeanForFarOffKeys) {
 TEST(LoadConfig, ReservedTopLevelKeysWarnAndAreIgnored) {
   const LoadResult r = load_config_file(fixture("reserved.yaml"), kNoEnv);
   EXPECT_THAT(texts(r.errors), IsEmpty());
-  EXPECT_THAT(texts(r.warnings), ElementsAre("tenants: not supported yet; ignored",
-                                             "admin: not supported yet; ignored"));
+  EXPECT_THAT(texts(r.warnings), ElementsAre("tenants: not supported yet; ignored"));
   EXPECT_TRUE(r.config);
+  EXPECT_FALSE(r.config->admin.enabled());  // no admin section: admin API off, no warning
+}
+
+// ---------------------------------------------------------------------------------------------
+// Health, retry budget, probes and the admin token
+
+TEST(Routing, HealthRetryBudgetAndProbeAreRead) {
+  const LoadResult r =
+      load_config_file(fixture("routing.yaml"), env_of({{"SWITCHYARD_ADMIN_TOKEN", "s3cret"}}));
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(texts(r.warnings), IsEmpty());
+  ASSERT_TRUE(r.config);
+  EXPECT_TRUE(r.config->admin.enabled());
+  EXPECT_EQ(r.config->admin.token, "s3cret");
+  ASSERT_EQ(r.config->routes.size(), 2u);
+  const RouteConfig& chat = r.config->routes[0];
+  EXPECT_EQ(chat.health.consecutive_failures, 3u);
+  EXPECT_DOUBLE_EQ(chat.health.error_rate, 0.25);
+  EXPECT_EQ(chat.health.min_requests, 50u);
+  EXPECT_EQ(chat.health.window, 1min);
+  EXPECT_EQ(chat.health.base_ejection, 10s);
+  EXPECT_EQ(chat.health.max_ejection, 5min);
+  EXPECT_DOUBLE_EQ(chat.retry_budget.ratio, 0.1);
+  EXPECT_DOUBLE_EQ(chat.retry_budget.min_per_second, 0.5);
+  EXPECT_EQ(chat.retry_budget.window, 30s);
+  EXPECT_EQ(chat.probe_interval, 15s);
+
+  const RouteConfig& plain = r.config->routes[1];  // defaults
+  EXPECT_EQ(plain.health.consecutive_failures, 5u);
+  EXPECT_DOUBLE_EQ(plain.health.error_rate, 0.5);
+  EXPECT_EQ(plain.health.min_requests, 20u);
+  EXPECT_EQ(plain.health.window, 30s);
+  EXPECT_EQ(plain.health.base_ejection, 30s);
+  EXPECT_EQ(plain.health.max_ejection, 300s);
+  EXPECT_DOUBLE_EQ(plain.retry_budget.ratio, 0.2);
+  EXPECT_DOUBLE_EQ(plain.retry_budget.min_per_second, 3.0);
+  EXPECT_EQ(plain.retry_budget.window, 10s);
+  EXPECT_EQ(plain.probe_interval, 0ms);
+}
+
+TEST(Routing, PartialSectionsKeepTheOtherDefaults) {
+  const LoadResult r = load_config_string(
+      std::string(kSim) +
+          "routes: [{name: r, target: s/m, health: {consecutive_failures: 0}, "
+          "retry_budget: {ratio: 1}, probe: {interval: 0}}]",
+      kNoEnv);
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  const RouteConfig& route = r.config->routes[0];
+  EXPECT_EQ(route.health.consecutive_failures, 0u);  // 0 = that rule is off
+  EXPECT_DOUBLE_EQ(route.health.error_rate, 0.5);
+  EXPECT_DOUBLE_EQ(route.retry_budget.ratio, 1.0);
+  EXPECT_DOUBLE_EQ(route.retry_budget.min_per_second, 3.0);
+  EXPECT_EQ(route.probe_interval, 0ms);
+}
+
+TEST(Routing, BadValuesAreReportedAtTheirPaths) {
+  EXPECT_THAT(
+      errors_of(std::string(kSim) +
+                "routes: [{name: r, target: s/m,\n"
+                "  health: {consecutive_failures: -1, error_rate: 1.5, min_requests: 0,\n"
+                "           window: 0, base_ejection: 1m, max_ejection: 30s, windw: 1s},\n"
+                "  retry_budget: {ratio: 2, min_per_second: -3, window: 1.5s},\n"
+                "  probe: {interval: soon, every: 1s}}]"),
+      ElementsAre(
+          "routes[0].health.windw: unknown key (did you mean \"window\"?)",
+          "routes[0].health.consecutive_failures: must be an integer 0..1000000000, got \"-1\"",
+          "routes[0].health.error_rate: must be in [0, 1], got 1.5",
+          "routes[0].health.min_requests: must be an integer 1..1000000000, got \"0\"",
+          "routes[0].health.window: must be greater than 0",
+          "routes[0].health.max_ejection: must not be less than base_ejection",
+          "routes[0].retry_budget.ratio: must be in [0, 1], got 2",
+          "routes[0].retry_budget.min_per_second: must be a number 0..1000000, got \"-3\"",
+          StartsWith("routes[0].retry_budget.window: "),
+          "routes[0].probe.every: unknown key",
+          StartsWith("routes[0].probe.interval: ")));
+  EXPECT_THAT(errors_of(std::string(kSim) + "routes: [{name: r, target: s/m, health: 5}]"),
+              ElementsAre("routes[0].health: expected a map, got a value"));
+}
+
+TEST(Admin, UnsetTokenVariableDisablesTheAdminApiWithOneWarning) {
+  const LoadResult r = load_config_file(fixture("routing.yaml"), kNoEnv);
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(texts(r.warnings),
+              ElementsAre("admin: disabled: environment variable SWITCHYARD_ADMIN_TOKEN is not "
+                          "set"));
+  EXPECT_FALSE(r.config->admin.enabled());
+  EXPECT_EQ(r.config->admin.token, "");
+}
+
+TEST(Admin, TokenFromTheFileOrTheEnvironment) {
+  const LoadResult literal = load_config_string("admin: {token: abc}", kNoEnv);
+  ASSERT_THAT(texts(literal.errors), IsEmpty());
+  EXPECT_THAT(texts(literal.warnings), IsEmpty());
+  EXPECT_TRUE(literal.config->admin.enabled());
+  EXPECT_EQ(literal.config->admin.token, "abc");
+
+  const LoadResult empty = load_config_string("admin: {token: '${T}'}", env_of({{"T", ""}}));
+  ASSERT_THAT(texts(empty.errors), IsEmpty());
+  EXPECT_THAT(texts(empty.warnings),
+              ElementsAre("admin: disabled: token is empty (environment: T)"));
+  EXPECT_FALSE(empty.config->admin.enabled());
+
+  const LoadResult none = load_config_string("admin: {}\n", kNoEnv);
+  ASSERT_THAT(texts(none.errors), IsEmpty());
+  EXPECT_THAT(texts(none.warnings), ElementsAre("admin: disabled: no token"));
+  EXPECT_FALSE(none.config->admin.enabled());
+
+  const LoadResult null = load_config_string("admin:\n", kNoEnv);  // same as leaving it out
+  ASSERT_THAT(texts(null.errors), IsEmpty());
+  EXPECT_THAT(texts(null.warnings), IsEmpty());
+  EXPECT_FALSE(null.config->admin.enabled());
+}
+
+TEST(Admin, BadAdminSectionsAreErrorsAndTheTokenIsNeverQuoted) {
+  EXPECT_THAT(errors_of("admin: {token: ''}"), ElementsAre("admin.token: must not be empty"));
+  EXPECT_THAT(errors_of("admin: {listen: '127.0.0.1:9000'}"),
+              ElementsAre("admin.listen: unknown key"));
+  EXPECT_THAT(errors_of("admin: [a]"), ElementsAre("admin: expected a map, got a list"));
+  const LoadResult r =
+      load_config_string("admin: {token: '${T}'}", env_of({{"T", "top\nsecret"}}));
+  ASSERT_THAT(texts(r.errors), ElementsAre("admin.token: must not contain line breaks"));
+  for (const std::string& text : texts(r.errors)) {
+    EXPECT_THAT(text, Not(HasSubstr("secret")));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -932,9 +1055,7 @@ TEST(Bedrock, SecretsNeverAppearInMessages) {
 TEST(Catalog, EntriesAreParsedInFileOrder) {
   const LoadResult r = load_config_file(fixture("catalog.yaml"), kNoEnv);
   ASSERT_THAT(texts(r.errors), IsEmpty());
-  // Two entries carry prices: one warning for the whole catalog.
-  EXPECT_THAT(texts(r.warnings),
-              ElementsAre("catalog: prices are not used yet (ledger pending); ignored"));
+  EXPECT_THAT(texts(r.warnings), IsEmpty());  // prices are used now
   const std::vector<CatalogEntry>& catalog = r.config->catalog;
   ASSERT_EQ(catalog.size(), 4u);
   EXPECT_EQ(catalog[0].target, "openai/gpt-4o");
@@ -949,17 +1070,93 @@ TEST(Catalog, EntriesAreParsedInFileOrder) {
   EXPECT_THAT(catalog[2].capabilities, IsEmpty());
   EXPECT_EQ(catalog[3].target, "openai/gpt-4o-mini");
   EXPECT_FALSE(catalog[3].has_capabilities);  // left to the adapter's defaults
+
+  // Prices are exact micro-dollars per million tokens, read from the scalar's text.
+  EXPECT_FALSE(catalog[0].price.has_value());
+  ASSERT_TRUE(catalog[1].price.has_value());
+  EXPECT_EQ(catalog[1].price->input, 2'000'000);
+  EXPECT_EQ(catalog[1].price->output, 8'000'000);
+  EXPECT_EQ(catalog[1].price->cached_input, std::nullopt);
+  EXPECT_EQ(catalog[1].price_version, "2025-06");
+  ASSERT_TRUE(catalog[3].price.has_value());
+  EXPECT_EQ(catalog[3].price->input, 150'000);
+  EXPECT_EQ(catalog[3].price->output, 600'000);
+  EXPECT_EQ(catalog[3].price_version, "");
 }
 
-TEST(Catalog, PriceVersionAloneAlsoWarnsOnceAndNullCapabilitiesAreAbsent) {
+TEST(Catalog, PricesAreExactDecimalsWithOptionalParts) {
+  const LoadResult r = load_config_string(
+      std::string(kSim) +
+          "catalog:\n"
+          "  - target: s/a\n"
+          "    price: {input: 0.1, output: \"0.3\", cached_input: 0.025, cache_write: 3.75,\n"
+          "            reasoning: 1000000}\n"
+          "  - {target: s/b, price: {input: 1.234567, output: 2.5000000}}\n",
+      kNoEnv);
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  ASSERT_EQ(r.config->catalog.size(), 2u);
+  const CatalogPrice& a = r.config->catalog[0].price.value();
+  EXPECT_EQ(a.input, 100'000);  // 0.1 is not exact as a double; here it is
+  EXPECT_EQ(a.output, 300'000);
+  EXPECT_EQ(a.cached_input, 25'000);
+  EXPECT_EQ(a.cache_write, 3'750'000);
+  EXPECT_EQ(a.reasoning, 1'000'000'000'000);
+  const CatalogPrice& b = r.config->catalog[1].price.value();
+  EXPECT_EQ(b.input, 1'234'567);
+  EXPECT_EQ(b.output, 2'500'000);  // zeros past the sixth decimal are exact
+  EXPECT_EQ(b.cache_write, std::nullopt);
+}
+
+TEST(Catalog, BadPricesAreReportedWithTheirPath) {
+  EXPECT_THAT(
+      errors_of(std::string(kSim) +
+                "catalog:\n"
+                "  - {target: s/a, price: {input: 1e-3, output: -1}}\n"
+                "  - {target: s/b, price: {input: 0.0000001, output: 1000000.000001}}\n"
+                "  - {target: s/c, price: {output: 1, cached_inptu: 2}}\n"
+                "  - {target: s/d, price: 2.50}\n"
+                "  - {target: s/e, price: {input: .5, output: 5.}}\n"),
+      ElementsAre(
+          "catalog[0].price.input: expected a decimal number such as 2.50 (at most 6 decimals), "
+          "got \"1e-3\"",
+          "catalog[0].price.output: expected a decimal number such as 2.50 (at most 6 decimals), "
+          "got \"-1\"",
+          "catalog[1].price.input: more than 6 decimals in \"0.0000001\" (prices are exact "
+          "micro-units)",
+          "catalog[1].price.output: \"1000000.000001\" is too large (at most 1000000)",
+          "catalog[2].price.cached_inptu: unknown key (did you mean \"cached_input\"?)",
+          "catalog[2].price.input: required",
+          "catalog[3].price: expected a map, got a value",
+          "catalog[4].price.input: expected a decimal number such as 2.50 (at most 6 decimals), "
+          "got \".5\"",
+          "catalog[4].price.output: expected a decimal number such as 2.50 (at most 6 decimals), "
+          "got \"5.\""));
+}
+
+TEST(Values, DecimalMicrosAreExact) {
+  EXPECT_EQ(parse_decimal_micros("0").value, 0);
+  EXPECT_EQ(parse_decimal_micros("2.50").value, 2'500'000);
+  EXPECT_EQ(parse_decimal_micros("0.000001").value, 1);
+  EXPECT_EQ(parse_decimal_micros("007.5").value, 7'500'000);
+  EXPECT_EQ(parse_decimal_micros("1000000").value, kMaxDecimalMicros);
+  EXPECT_FALSE(parse_decimal_micros("").ok());
+  EXPECT_FALSE(parse_decimal_micros("+1").ok());
+  EXPECT_FALSE(parse_decimal_micros("1,5").ok());
+  EXPECT_FALSE(parse_decimal_micros("1.2.3").ok());
+  EXPECT_FALSE(parse_decimal_micros(" 1").ok());
+  EXPECT_FALSE(parse_decimal_micros("99999999999999999999999").ok());
+}
+
+TEST(Catalog, PriceVersionAloneIsKeptAndNullCapabilitiesAreAbsent) {
   const LoadResult r = load_config_string(
       std::string(kSim) +
           "catalog: [{target: s/a, price_version: v1}, {target: s/b, capabilities:}]",
       kNoEnv);
   ASSERT_THAT(texts(r.errors), IsEmpty());
-  EXPECT_THAT(texts(r.warnings),
-              ElementsAre("catalog: prices are not used yet (ledger pending); ignored"));
+  EXPECT_THAT(texts(r.warnings), IsEmpty());
   ASSERT_EQ(r.config->catalog.size(), 2u);
+  EXPECT_EQ(r.config->catalog[0].price_version, "v1");
+  EXPECT_FALSE(r.config->catalog[0].price.has_value());
   EXPECT_FALSE(r.config->catalog[1].has_capabilities);
 
   const LoadResult none = load_config_string(std::string(kSim) + "catalog:\n", kNoEnv);

@@ -1,0 +1,63 @@
+#pragma once
+// Process-wide state every worker shares: target health, drills, retry budgets, metrics. All
+// of it is thread-safe (see routing/ and admin/); it outlives the workers.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "routing/router.h"
+
+namespace sy::admin {
+class GatewayMetrics;
+}
+namespace sy::ledger {
+class LedgerWriter;
+}
+
+namespace sy::server {
+
+// Targets that asked us to back off (Retry-After): skipped by every worker until then.
+class Cooldowns {
+ public:
+  void set(const std::string& key, routing::Clock::time_point until) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& slot = until_[key];
+    slot = std::max(slot, until);
+  }
+  bool active(const std::string& key, routing::Clock::time_point now) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = until_.find(key);
+    return it != until_.end() && now < it->second;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, routing::Clock::time_point> until_;
+};
+
+// Per route: its targets' health (a target shared by two routes is judged per route, with that
+// route's thresholds) and its retry budget.
+struct RouteState {
+  std::unique_ptr<routing::HealthTracker> health;
+  std::unique_ptr<routing::RetryBudget> retry_budget;
+};
+
+struct Runtime {
+  std::map<std::string, RouteState> routes;  // by route name; built at start-up, then fixed
+  routing::DrillRegistry drills;
+  Cooldowns cooldowns;
+  admin::GatewayMetrics* metrics = nullptr;  // optional
+  ledger::LedgerWriter* ledger = nullptr;    // optional: no ledger, no records
+  std::string admin_token;                   // "" = admin API disabled
+
+  RouteState* route(const std::string& name) {
+    auto it = routes.find(name);
+    return it == routes.end() ? nullptr : &it->second;
+  }
+};
+
+}  // namespace sy::server
