@@ -122,7 +122,7 @@ int serve(const std::string& path, unsigned workers_override) {
 
   auto snapshot = sy::server::Snapshot::build(config);
   auto shared = sy::app::make_shared_state(*config);
-  auto runtime = sy::app::make_runtime(*config);
+  auto runtime = sy::app::make_runtime(config);
 
   std::vector<std::unique_ptr<net::io_context>> iocs;
   for (unsigned i = 0; i < n; ++i) {
@@ -193,6 +193,15 @@ int serve(const std::string& path, unsigned workers_override) {
   }
   // Destroy workers (and their sockets) before the io_contexts they use.
   workers.clear();
+  if (runtime->ledger) {
+    // Every record of every finished request is written before exit.
+    const auto unwritten = runtime->ledger->stop_and_drain(std::chrono::seconds(60));
+    if (unwritten > 0) {
+      spdlog::error("ledger: {} record(s) could not be written before exit", unwritten);
+    } else {
+      spdlog::info("ledger: drained ({} records written)", runtime->ledger->stats().written);
+    }
+  }
   spdlog::info("stopped");
   return 0;
 }
@@ -257,26 +266,10 @@ int run_report(ReportCommand& report) {
     return 1;
   }
   const auto& config = *loaded.config;
-  sy::reports::ReportContext context;
-  context.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  for (const auto& route : config.routes) {
-    if (!route.core.empty()) {
-      context.expected_tiers.push_back({route.name, "core"});
-    }
-    if (!route.secondary.empty()) {
-      context.expected_tiers.push_back({route.name, "secondary"});
-    }
-    if (!route.fallback.empty()) {
-      context.expected_tiers.push_back({route.name, "fallback"});
-    }
-  }
-  for (const auto& p : config.providers) {
-    auto region = p.attributes.find("region");
-    context.providers[p.name] = sy::reports::focus_provider_for_type(
-        p.name, p.type, region != p.attributes.end() ? region->second : p.region);
-  }
+  auto context = sy::reports::report_context(
+      config, std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count());
   // max_provider_share targets come from the tenants' policies once the config has tenants.
   if (auto checked = sy::reports::check_report_args(report.args, context.now_ms); !checked) {
     std::cerr << "report: " << checked.error().public_message << "\n";

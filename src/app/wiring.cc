@@ -3,6 +3,8 @@
 #include <boost/asio/ssl/context.hpp>
 #include <stdexcept>
 
+#include "ledger/store.h"
+
 #include "auth/api_key.h"
 #include "upstream/base_url.h"
 #include "upstream/http_transport.h"
@@ -75,14 +77,40 @@ std::vector<upstream::TransportPtr> make_transports(const config::Config& config
   return out;
 }
 
-std::shared_ptr<server::Runtime> make_runtime(const config::Config& config) {
+std::shared_ptr<server::Runtime> make_runtime(std::shared_ptr<const config::Config> config) {
   auto rt = std::make_shared<server::Runtime>();
-  for (const auto& route : config.routes) {
+  rt->config = config;
+  for (const auto& route : config->routes) {
     server::RouteState state;
     routing::HealthConfig health;
+    health.consecutive_failures = route.health.consecutive_failures;
+    health.error_rate = route.health.error_rate;
+    health.min_requests = route.health.min_requests;
+    health.window = route.health.window;
+    health.base_ejection = route.health.base_ejection;
+    health.max_ejection = route.health.max_ejection;
     state.health = routing::make_local_health_tracker(health);
-    state.retry_budget = std::make_unique<routing::RetryBudget>();
+    state.retry_budget = std::make_unique<routing::RetryBudget>(
+        route.retry_budget.ratio, route.retry_budget.min_per_second, route.retry_budget.window);
     rt->routes.emplace(route.name, std::move(state));
+  }
+  rt->registry = std::make_unique<admin::Registry>();
+  rt->metrics = std::make_unique<admin::GatewayMetrics>(*rt->registry);
+  auto prices = ledger::PriceTable::with_shipped_defaults(config->catalog);
+  if (!prices) {
+    throw std::runtime_error("catalog: " + prices.error().public_message);
+  }
+  rt->prices = std::move(*prices);
+  rt->admin_token = config->admin.token;
+  if (config->storage.ledger_enabled()) {
+    rt->ledger_url = config->storage.ledger;
+    ledger::WriterOptions options;
+    options.queue_capacity = config->storage.queue_capacity;
+    options.batch_size = config->storage.batch_size;
+    options.flush_interval = config->storage.flush_interval;
+    rt->ledger = std::make_unique<ledger::LedgerWriter>(ledger::open_store(config->storage.ledger),
+                                                        options);
+    rt->ledger->start();
   }
   return rt;
 }

@@ -22,6 +22,7 @@ std::vector<upstream::TransportPtr> make_transports(const config::Config& config
                                                     unsigned worker_index);
 
 // The process-wide runtime state: per-route health trackers and retry budgets, drills.
-std::shared_ptr<server::Runtime> make_runtime(const config::Config& config);
+// Opens the ledger (start-up only: throws on failure) and starts its writer thread.
+std::shared_ptr<server::Runtime> make_runtime(std::shared_ptr<const config::Config> config);
 
 }  // namespace sy::app

@@ -28,7 +28,8 @@ const std::vector<std::string_view> kTopLevelKeys = {"server",  "storage", "prov
 const std::vector<std::string_view> kServerKeys = {
     "listen",       "workers",         "max_body_bytes", "max_header_bytes",
     "idle_timeout", "request_timeout", "drain_timeout"};
-const std::vector<std::string_view> kStorageKeys = {"ledger", "counters"};
+const std::vector<std::string_view> kStorageKeys = {"ledger", "counters", "flush_interval",
+                                                    "queue_capacity", "batch_size"};
 const std::vector<std::string_view> kHttpProviderKeys = {
     "type", "base_url", "api_key", "headers", "attributes", "tls_skip_verify", "ca_file"};
 const std::vector<std::string_view> kAnthropicOnlyKeys = {"anthropic_version"};
@@ -267,11 +268,15 @@ class ConfigLoader {
     std::string ledger = storage.ledger;
     m.read_text("ledger", ledger);
     const bool sqlite = ledger.rfind("sqlite:", 0) == 0 && ledger.size() > 7;
-    if (sqlite || ledger.rfind("postgres://", 0) == 0 || ledger.rfind("postgresql://", 0) == 0) {
+    if (sqlite || ledger == "off" || ledger.rfind("postgres://", 0) == 0 ||
+        ledger.rfind("postgresql://", 0) == 0) {
       storage.ledger = ledger;
     } else {
-      reader_.error(m.path("ledger"), "expected \"sqlite:<path>\" or a postgres:// URL");
+      reader_.error(m.path("ledger"), "expected \"sqlite:<path>\", a postgres:// URL or \"off\"");
     }
+    m.read_duration("flush_interval", storage.flush_interval, false);
+    m.read_int("queue_capacity", storage.queue_capacity, 1, 10'000'000);
+    m.read_int("batch_size", storage.batch_size, 1, 100'000);
     std::string counters = storage.counters;
     m.read_text("counters", counters);
     if (counters == "local" || counters.rfind("redis://", 0) == 0 ||

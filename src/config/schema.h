@@ -26,8 +26,12 @@ struct ServerConfig {
 };
 
 struct StorageConfig {
-  std::string ledger = "sqlite:var/switchyard.db";
+  std::string ledger = "sqlite:var/switchyard.db";  // or postgres://..., or "off"
   std::string counters = "local";
+  Duration flush_interval{100};            // the ledger writer's batch interval (loss bound)
+  std::uint32_t queue_capacity = 10'000;   // records waiting for the writer; full = requests wait
+  std::uint32_t batch_size = 256;
+  bool ledger_enabled() const { return ledger != "off"; }
 };
 
 // Knobs of the built-in simulator provider (type: simulator).

@@ -186,11 +186,13 @@ bool LedgerWriter::write_with_retry(std::vector<UsageRecord>& batch,
     if (result) {
       stats_.written += batch.size();
       ++stats_.batches;
+      healthy_.store(true, std::memory_order_relaxed);
       in_flight_ = 0;
       progress_.notify_all();
       return true;
     }
     ++stats_.write_errors;
+    healthy_.store(false, std::memory_order_relaxed);
     spdlog::error("ledger: writing {} usage records failed (attempt {}): {}; kept, retrying in "
                   "{} ms",
                   batch.size(), attempt, result.error().detail, backoff.count());

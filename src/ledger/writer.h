@@ -77,6 +77,8 @@ class LedgerWriter {
   std::size_t stop_and_drain(std::chrono::milliseconds timeout = kForever);
 
   WriterStats stats() const;
+  // False while the last append failed (a batch is being retried): /readyz reports it.
+  bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
   // For report and admin reads; the Store serialises its own access.
   Store& store() { return *store_; }
 
@@ -106,6 +108,7 @@ class LedgerWriter {
   bool running_ = false;   // the writer thread is between start() and its exit
   bool stopping_ = false;  // stop_and_drain() was called
   Clock::time_point stop_deadline_ = Clock::time_point::max();
+  std::atomic<bool> healthy_{true};
   std::uint64_t flush_target_ = 0;  // flush() waits for written_ to reach submitted_
   WriterStats stats_;
 

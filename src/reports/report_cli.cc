@@ -141,4 +141,26 @@ Result<std::string> render_report(ledger::Store& store, const ReportArgs& args,
   return std::string();
 }
 
+ReportContext report_context(const config::Config& config, std::int64_t now_ms) {
+  ReportContext context;
+  context.now_ms = now_ms;
+  for (const auto& route : config.routes) {
+    if (!route.core.empty()) {
+      context.expected_tiers.push_back({route.name, "core"});
+    }
+    if (!route.secondary.empty()) {
+      context.expected_tiers.push_back({route.name, "secondary"});
+    }
+    if (!route.fallback.empty()) {
+      context.expected_tiers.push_back({route.name, "fallback"});
+    }
+  }
+  for (const auto& p : config.providers) {
+    auto region = p.attributes.find("region");
+    context.providers[p.name] = focus_provider_for_type(
+        p.name, p.type, region != p.attributes.end() ? region->second : p.region);
+  }
+  return context;
+}
+
 }  // namespace sy::reports

@@ -12,6 +12,8 @@
 #include "reports/exposure.h"
 #include "reports/focus.h"
 
+#include "config/schema.h"
+
 namespace sy::reports {
 
 struct ReportArgs {
@@ -31,6 +33,10 @@ struct ReportContext {
   std::map<std::string, FocusProvider> providers;      // by provider config name
   std::map<std::string, double> max_provider_share;    // tenant -> target
 };
+
+// What a configuration contributes to reports: its route tiers, its providers' FOCUS names.
+// (max_provider_share targets come from the tenants' policies once the config has tenants.)
+ReportContext report_context(const config::Config& config, std::int64_t now_ms);
 
 // The window the options select: [since, until). Bare dates are whole UTC days (--until
 // 2025-03-31 includes March 31st).

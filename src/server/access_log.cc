@@ -70,6 +70,13 @@ void put_tokens(std::string& out, const char* key, const std::optional<std::int6
 
 }  // namespace
 
+std::string format_usd(std::int64_t micros) {
+  const bool negative = micros < 0;
+  const std::uint64_t v = negative ? static_cast<std::uint64_t>(-(micros + 1)) + 1
+                                   : static_cast<std::uint64_t>(micros);
+  return fmt::format("{}{}.{:06}", negative ? "-" : "", v / 1'000'000, v % 1'000'000);
+}
+
 std::string render_access_record(const AccessRecord& r) {
   std::string out;
   out.reserve(512);
@@ -97,6 +104,11 @@ std::string render_access_record(const AccessRecord& r) {
   put_tokens(out, "output_tokens", r.usage.output_tokens);
   put_tokens(out, "cached_input_tokens", r.usage.cached_input_tokens);
   put_tokens(out, "reasoning_tokens", r.usage.reasoning_tokens);
+  if (r.cost_micros) {
+    out += ",\"cost_usd\":\"";
+    out += format_usd(*r.cost_micros);
+    out += '"';
+  }
   out += r.stream ? ",\"stream\":true" : ",\"stream\":false";
   fmt::format_to(std::back_inserter(out), ",\"attempts\":{}", r.attempts);
   if (!r.error.empty()) {

@@ -40,7 +40,12 @@ struct AccessRecord {
   bool client_aborted = false;
   bool canary = false;
   std::vector<AttemptLog> attempt_log;
+  std::optional<std::int64_t> cost_micros;  // when the target has a price and usage is known
+  std::string price_version;
 };
+
+// "0.000123": integer micro-dollars as a USD decimal with 6 places (no floating point).
+std::string format_usd(std::int64_t micros);
 
 // Renders the record as one JSON object line (with trailing '\n').
 std::string render_access_record(const AccessRecord& record);

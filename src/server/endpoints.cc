@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "server/admin_api.h"
 #include "server/proxy.h"
 #include "server/translate.h"
 
@@ -80,6 +81,9 @@ net::awaitable<bool> dispatch(Worker& worker, beast::tcp_stream& stream, Request
         stream, req, ctx,
         make_error(ErrorKind::NotFound, "The model `" + id + "` does not exist.", "model_not_found"));
   }
+  if (auto handled = co_await dispatch_admin(worker, stream, req, ctx, path)) {
+    co_return *handled;
+  }
   // Probes are not access-logged: they would drown the log at one line per second per probe.
   if (path == "/healthz" && get) {
     co_return co_await respond(stream, req, ctx, http::status::ok, R"({"status":"ok"})", false);
@@ -88,6 +92,12 @@ net::awaitable<bool> dispatch(Worker& worker, beast::tcp_stream& stream, Request
     if (worker.draining()) {
       co_return co_await respond(stream, req, ctx, http::status::service_unavailable,
                                  R"({"status":"draining"})", false);
+    }
+    // Ready means: config loaded (we are serving) and the ledger writable (its last write, if
+    // any, succeeded).
+    if (const auto* writer = worker.runtime().ledger.get(); writer && !writer->healthy()) {
+      co_return co_await respond(stream, req, ctx, http::status::service_unavailable,
+                                 R"({"status":"ledger_unwritable"})", false);
     }
     co_return co_await respond(stream, req, ctx, http::status::ok, R"({"status":"ready"})", false);
   }

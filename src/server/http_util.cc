@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/write.hpp>
+
+#include "server/runtime.h"
 #include <boost/asio/use_awaitable.hpp>
 
 namespace sy::server {
@@ -83,11 +85,112 @@ net::awaitable<bool> write_last_chunk(beast::tcp_stream& stream, const RequestCo
   co_return !ec;
 }
 
+void apply_cost(RequestContext& ctx) {
+  auto& r = ctx.record;
+  if (!ctx.runtime || r.cost_micros || r.provider.empty() || !r.usage.any()) {
+    return;
+  }
+  const auto price = ctx.runtime->prices.find(r.provider, r.model);
+  if (!price) {
+    return;
+  }
+  auto cost = ledger::cost(*price, r.usage);
+  if (cost && *cost) {
+    r.cost_micros = **cost;
+    r.price_version = ctx.runtime->prices.version();
+  }
+}
+
+namespace {
+
+void record_metrics(admin::GatewayMetrics& m, const RequestContext& ctx) {
+  const auto& r = ctx.record;
+  // Labels are bounded: a model that is not a configured route is "unknown", never the
+  // client's text.
+  const std::string route = ctx.route_known ? r.route : std::string("unknown");
+  m.request(route, r.inbound.empty() ? std::string("none") : r.inbound, r.status);
+  if (!r.error.empty()) {
+    m.error(route, r.error);
+  }
+  if (r.attempt_log.empty()) {
+    return;
+  }
+  m.operation_duration(r.provider, route, r.model, r.error, r.latency_ms / 1000.0);
+  if (r.ttft_ms) {
+    m.time_to_first_token(r.provider, route, r.model, *r.ttft_ms / 1000.0);
+  }
+  if (r.usage.input_tokens || r.usage.output_tokens) {
+    m.token_usage(r.provider, route, r.model,
+                  static_cast<std::uint64_t>(r.usage.input_tokens.value_or(0)),
+                  static_cast<std::uint64_t>(r.usage.output_tokens.value_or(0)));
+  }
+  auto tier_rank = [](const std::string& t) { return t == "core" ? 0 : t == "secondary" ? 1 : 2; };
+  for (std::size_t i = 0; i < r.attempt_log.size(); ++i) {
+    const auto& a = r.attempt_log[i];
+    std::string outcome = "success";
+    if (!a.error.empty()) {
+      outcome = a.status == 429 || a.error == "rate_limited" ? "rate_limited"
+                : a.error == "upstream_timeout"              ? "timeout"
+                                                             : "error";
+    }
+    m.upstream_attempt(route, a.provider, a.model, a.tier, outcome);
+    if (a.canary) {
+      m.canary(route, a.provider, a.model);
+    }
+    // A failover is a move down the tiers; a retry within a tier is not one.
+    if (i > 0 && tier_rank(a.tier) > tier_rank(r.attempt_log[i - 1].tier)) {
+      m.failover(route, r.attempt_log[i - 1].tier, a.tier);
+    }
+  }
+}
+
+ledger::UsageRecord usage_record(const RequestContext& ctx) {
+  const auto& r = ctx.record;
+  ledger::UsageRecord u;
+  u.ts_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count() -
+            static_cast<std::int64_t>(r.latency_ms);
+  u.request_id = ctx.request_id;
+  u.route = r.route;
+  u.inbound = r.inbound;
+  u.provider = r.provider;
+  u.model = r.model;
+  u.tier = r.tier;
+  u.canary = r.canary;
+  u.attempts = r.attempts;
+  u.status = r.status;
+  u.error_class = r.error;
+  u.latency_ms = r.latency_ms;
+  u.ttft_ms = r.ttft_ms;
+  u.usage = r.usage;
+  u.cost_micros = r.cost_micros;
+  u.price_version = r.price_version;
+  u.stream = r.stream;
+  return u;
+}
+
+}  // namespace
+
 void log_access(RequestContext& ctx) {
   ctx.record.request_id = ctx.request_id;
   ctx.record.latency_ms =
       std::chrono::duration<double, std::milli>(Clock::now() - ctx.start).count();
+  apply_cost(ctx);
   write_access_line(render_access_record(ctx.record));
+  if (!ctx.runtime) {
+    return;
+  }
+  if (ctx.runtime->metrics && ctx.proxied) {  // chat requests only, not admin calls
+    record_metrics(*ctx.runtime->metrics, ctx);
+  }
+  // Every request that reached (or tried to reach) a provider gets a ledger record.
+  if (ctx.runtime->ledger && ctx.record.attempts > 0) {
+    auto record = usage_record(ctx);
+    if (!ctx.runtime->ledger->try_submit(std::move(record))) {
+      ctx.pending_record = std::move(record);
+    }
+  }
 }
 
 }  // namespace sy::server

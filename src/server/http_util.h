@@ -5,10 +5,12 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/error.h"
+#include "ledger/usage_record.h"
 #include "server/access_log.h"
 
 namespace sy::server {
@@ -20,6 +22,8 @@ using Clock = std::chrono::steady_clock;
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
+struct Runtime;
+
 struct RequestContext {
   std::string request_id;
   Clock::time_point start = Clock::now();
@@ -27,6 +31,11 @@ struct RequestContext {
   bool proxied = false;     // a chat endpoint: add the x-switchyard-* headers
   bool anthropic = false;   // an Anthropic client: also send request-id
   bool upstream_failed = false;  // the chosen upstream failed after answering (for health)
+  bool route_known = false;      // rec.route names a configured route (a safe metric label)
+  Runtime* runtime = nullptr;
+  // A ledger record the writer's full queue could not take yet: the session waits until it
+  // can (back-pressure) before reading the connection's next request. Never dropped.
+  std::optional<ledger::UsageRecord> pending_record;
   AccessRecord record;
   std::chrono::milliseconds write_timeout{60'000};
 };
@@ -64,7 +73,11 @@ net::awaitable<bool> write_chunk(beast::tcp_stream& stream, std::string_view dat
 // Writes the last chunk ("0\r\n\r\n").
 net::awaitable<bool> write_last_chunk(beast::tcp_stream& stream, const RequestContext& ctx);
 
-// Logs the access record (latency from ctx.start).
+// Prices the request from its usage and target (once); sets record.cost_micros.
+void apply_cost(RequestContext& ctx);
+
+// Logs the access record (latency from ctx.start), updates the metrics and hands the usage
+// record to the ledger writer.
 void log_access(RequestContext& ctx);
 
 }  // namespace sy::server

@@ -203,7 +203,11 @@ net::awaitable<bool> respond_fast(beast::tcp_stream& client, Request& req, Reque
     }
     rec.status = 200;
     rec.ttft_ms = ms_since(ctx.start);
+    apply_cost(ctx);
     auto res = make_response(http::status::ok, std::move(*body), ex.head().content_type, req, ctx);
+    if (rec.cost_micros) {
+      res.set("x-switchyard-cost-usd", format_usd(*rec.cost_micros));
+    }
     const bool keep = res.keep_alive();
     const bool ok = co_await write_response(client, std::move(res), ctx);
     log_access(ctx);
@@ -235,6 +239,7 @@ bool failover_allowed(const Error& e) {
 struct AttemptResult {
   upstream::ExchangePtr ex;    // a response to hand to the client (2xx or a final 4xx)
   std::optional<Error> error;  // failed before any byte reached the client
+  unsigned upstream_status = 0;  // the upstream's HTTP status, when a head came back
 };
 
 // One attempt up to the response head. Retryable upstream statuses are read and mapped here,
@@ -246,11 +251,11 @@ net::awaitable<AttemptResult> run_attempt(upstream::Transport& transport, upstre
                                           const config::ProviderConfig& provider) {
   auto started = co_await transport.start(std::move(ureq), timeouts, abort);
   if (!started) {
-    co_return AttemptResult{nullptr, started.error()};
+    co_return AttemptResult{nullptr, started.error(), 0};
   }
   const auto head = (*started)->head();
   if (!retryable_status(head.status) && head.status != 401 && head.status != 403) {
-    co_return AttemptResult{std::move(*started), std::nullopt};
+    co_return AttemptResult{std::move(*started), std::nullopt, head.status};
   }
   auto body = co_await read_all(**started, kMaxErrorBody);
   Error e;
@@ -274,7 +279,7 @@ net::awaitable<AttemptResult> run_attempt(upstream::Transport& transport, upstre
     e.retry_after = head.retry_after;
   }
   e.detail = "upstream HTTP " + std::to_string(head.status);
-  co_return AttemptResult{nullptr, std::move(e)};
+  co_return AttemptResult{nullptr, std::move(e), head.status};
 }
 
 // Sleeps unless the client leaves first. Returns false when it left.
@@ -340,6 +345,8 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
                    "The model `" + model + "` does not exist or you do not have access to it.",
                    "model_not_found", "model"));
   }
+
+  ctx.route_known = true;
 
   // Which targets may serve this request: enabled, every needed capability (never silently
   // degrade), not drilled, not cooling down after a Retry-After.
@@ -506,13 +513,18 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
     log_entry.latency_ms = ms_since(attempt_start);
     if (result.error) {
       const Error& e = *result.error;
-      log_entry.status = e.status;
+      log_entry.status = static_cast<int>(result.upstream_status);
       log_entry.error = error_code_of(e);
       rec.attempt_log.push_back(log_entry);
       if (watch.client_gone()) {
         break;
       }
+      const auto ejections_before = state->health->health(key, routing::Clock::now()).ejections;
       state->health->record(key, false, routing::Clock::now(), routing::WallClock::now());
+      if (rt.metrics &&
+          state->health->health(key, routing::Clock::now()).ejections > ejections_before) {
+        rt.metrics->target_ejected(key);
+      }
       if (!e.retry_after.empty()) {
         if (auto ra = routing::parse_retry_after(e.retry_after, routing::WallClock::now())) {
           rt.cooldowns.set(key, routing::Clock::now() + *ra);
@@ -541,8 +553,13 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
                                          watch, pipelined);
     }
     if (!rec.client_aborted) {
+      const auto ejections_before = state->health->health(key, routing::Clock::now()).ejections;
       state->health->record(key, !ctx.upstream_failed, routing::Clock::now(),
                             routing::WallClock::now());
+      if (rt.metrics &&
+          state->health->health(key, routing::Clock::now()).ejections > ejections_before) {
+        rt.metrics->target_ejected(key);
+      }
     }
     co_return keep;
   }

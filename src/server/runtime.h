@@ -9,14 +9,11 @@
 #include <string>
 #include <unordered_map>
 
+#include "admin/metrics.h"
+#include "config/schema.h"
+#include "ledger/pricing.h"
+#include "ledger/writer.h"
 #include "routing/router.h"
-
-namespace sy::admin {
-class GatewayMetrics;
-}
-namespace sy::ledger {
-class LedgerWriter;
-}
 
 namespace sy::server {
 
@@ -50,9 +47,13 @@ struct Runtime {
   std::map<std::string, RouteState> routes;  // by route name; built at start-up, then fixed
   routing::DrillRegistry drills;
   Cooldowns cooldowns;
-  admin::GatewayMetrics* metrics = nullptr;  // optional
-  ledger::LedgerWriter* ledger = nullptr;    // optional: no ledger, no records
-  std::string admin_token;                   // "" = admin API disabled
+  std::unique_ptr<admin::Registry> registry;
+  std::unique_ptr<admin::GatewayMetrics> metrics;
+  ledger::PriceTable prices;
+  std::unique_ptr<ledger::LedgerWriter> ledger;  // null when storage.ledger is "off"
+  std::string ledger_url;                        // for reports (never logged: may hold a password)
+  std::string admin_token;                       // "" = admin API disabled
+  std::shared_ptr<const config::Config> config;
 
   RouteState* route(const std::string& name) {
     auto it = routes.find(name);

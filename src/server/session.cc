@@ -2,6 +2,7 @@
 // dispatch it, write the answer, repeat while keep-alive holds.
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <cstring>
@@ -97,8 +98,19 @@ net::awaitable<void> run_session(Worker& worker, net::ip::tcp::socket socket) {
     ctx.request_id = is_sane_request_id(client_id) ? std::string(client_id) : generate_request_id();
     ctx.keep_alive = !worker.draining();
     ctx.write_timeout = cfg.idle_timeout;
+    ctx.runtime = &worker.runtime();
     std::string pipelined;
     const bool keep = co_await dispatch(worker, stream, req, ctx, pipelined);
+    if (ctx.pending_record) {
+      // The ledger queue is full: this connection waits (back-pressure) until its record is
+      // queued; it is never dropped.
+      net::steady_timer timer(stream.get_executor());
+      while (!worker.runtime().ledger->try_submit(std::move(*ctx.pending_record))) {
+        timer.expires_after(std::chrono::milliseconds(2));
+        co_await timer.async_wait(kTuple);
+      }
+      ctx.pending_record.reset();
+    }
     if (!pipelined.empty()) {
       auto mb = buffer.prepare(pipelined.size());
       std::memcpy(mb.data(), pipelined.data(), pipelined.size());

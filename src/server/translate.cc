@@ -200,8 +200,12 @@ net::awaitable<bool> respond_translated(beast::tcp_stream& client, Request& req,
     rec.usage = decoded->usage;
     rec.status = 200;
     rec.ttft_ms = ms_since(ctx.start);
+    apply_cost(ctx);
     auto res = make_response(http::status::ok, codec.render_response(*decoded, ir_req),
                              "application/json", req, ctx);
+    if (rec.cost_micros) {
+      res.set("x-switchyard-cost-usd", format_usd(*rec.cost_micros));
+    }
     const bool keep = res.keep_alive();
     const bool ok = co_await write_response(client, std::move(res), ctx);
     log_access(ctx);

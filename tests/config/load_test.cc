@@ -335,7 +335,7 @@ const MessageCase kMessageCases[] = {
     {"server: {max_header_bytes: 8GiB}",
      "server.max_header_bytes: must be between 1 and 4294967295 bytes, got \"8GiB\""},
     {"storage: {ledger: 'mysql://x'}",
-     "storage.ledger: expected \"sqlite:<path>\" or a postgres:// URL"},
+     "storage.ledger: expected \"sqlite:<path>\", a postgres:// URL or \"off\""},
     {"storage: {counters: memcached}", "storage.counters: expected \"local\" or a redis:// URL"},
     {"providers: {s: {type: simulator}}\nroutes: [{target: s/m}]", "routes[0].name: required"},
     {"providers: {s: {type: simulator}}\nroutes: [{name: 'a b', target: s/m}]",
@@ -703,7 +703,7 @@ TEST(LoadConfig, KeyValuesNeverAppearInMessages) {
       "storage: {ledger: '${K}'}\n",
       env_of({{"K", secret}}));
   EXPECT_THAT(texts(bad.errors),
-              ElementsAre("storage.ledger: expected \"sqlite:<path>\" or a postgres:// URL",
+              ElementsAre("storage.ledger: expected \"sqlite:<path>\", a postgres:// URL or \"off\"",
                           "providers.o.base_url: must start with http:// or https://",
                           "providers.o.headers.X-Key: must not contain line breaks",
                           "providers.p.api_key: must not contain line breaks"));
@@ -1374,6 +1374,31 @@ TEST(DidYouMean, EditDistance) {
   EXPECT_EQ(closest_key("listn", {"listen", "workers"}), "listen");
   EXPECT_EQ(closest_key("zzz", {"listen", "workers"}), "");
   EXPECT_EQ(closest_key("x", {"id"}), "");  // too short to guess from
+}
+
+}  // namespace
+}  // namespace sy::config
+
+namespace sy::config {
+namespace {
+
+TEST(LoadConfig, LedgerCanBeOffAndTheWriterIsTunable) {
+  auto r = load_config_string(
+      "storage: {ledger: \"off\", flush_interval: 250ms, queue_capacity: 50, batch_size: 10}\n",
+      [](std::string_view) { return std::optional<std::string>(); });
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().text();
+  EXPECT_FALSE(r.config->storage.ledger_enabled());
+  EXPECT_EQ(r.config->storage.flush_interval, Duration(250));
+  EXPECT_EQ(r.config->storage.queue_capacity, 50u);
+  EXPECT_EQ(r.config->storage.batch_size, 10u);
+  auto d = load_config_string("{}", [](std::string_view) { return std::optional<std::string>(); });
+  ASSERT_TRUE(d.config.has_value());
+  EXPECT_TRUE(d.config->storage.ledger_enabled());
+  EXPECT_EQ(d.config->storage.flush_interval, Duration(100));
+  auto bad = load_config_string("storage: {queue_capacity: 0}",
+                                [](std::string_view) { return std::optional<std::string>(); });
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_EQ(bad.errors[0].path, "storage.queue_capacity");
 }
 
 }  // namespace

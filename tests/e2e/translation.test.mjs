@@ -84,6 +84,7 @@ function gatewayYaml() {
   const q = (s) => JSON.stringify(s);
   return [
     'server: {listen: "127.0.0.1:0", workers: 2, max_body_bytes: 1MiB, drain_timeout: 5s}',
+    'storage: {ledger: "off"}',
     'providers:',
     `  up: {type: openai-compatible, base_url: ${q(`http://127.0.0.1:${oaiFake.port}/v1`)}, api_key: ${q(UPSTREAM_KEY)}}`,
     `  claude: {type: anthropic, base_url: ${q(antFake.origin)}, api_key: ${q(antFake.apiKey)}}`,

@@ -41,6 +41,7 @@ export function gatewayYaml(fakePort, extraRoutes = []) {
   ];
   return [
     'server: {listen: "127.0.0.1:0", workers: 2, max_body_bytes: 64KiB, drain_timeout: 10s}',
+    'storage: {ledger: "off"}',
     'providers:',
     `  up: {type: openai-compatible, base_url: "http://127.0.0.1:${fakePort}/v1", api_key: "${UPSTREAM_KEY}"}`,
     'routes:',
