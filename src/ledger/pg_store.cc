@@ -257,9 +257,66 @@ class PgStore final : public Store {
   ConnPtr conn_;
 };
 
-}  // namespace
+// SqlDb over its own connection: text parameters and cells (NULL cells as nullopt),
+// reconnecting a broken connection before the next statement like PgStore.
+class PgDb final : public SqlDb {
+ public:
+  explicit PgDb(ConnPtr conn) : conn_(std::move(conn)) {}
 
-std::unique_ptr<Store> open_pg_store(const std::string& url) {
+  Result<std::vector<Row>> query(const std::string& text, const Row& params) override {
+    const std::lock_guard lock(mu_);
+    if (PQstatus(conn_.get()) != CONNECTION_OK) {
+      PQreset(conn_.get());
+      if (PQstatus(conn_.get()) != CONNECTION_OK) {
+        return store_error("postgres: cannot reconnect: " +
+                           std::string(PQerrorMessage(conn_.get())));
+      }
+      PQsetNoticeProcessor(conn_.get(), ignore_notice, nullptr);
+    }
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) {
+      values.push_back(p ? p->c_str() : nullptr);
+    }
+    const PgResult r(PQexecParams(conn_.get(), text.c_str(), static_cast<int>(values.size()),
+                                  nullptr, values.empty() ? nullptr : values.data(), nullptr,
+                                  nullptr, 0));
+    const ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      std::string message = r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_.get());
+      while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+        message.pop_back();
+      }
+      return store_error("postgres: " + message);
+    }
+    std::vector<Row> rows;
+    const int n = PQntuples(r.get());
+    const int columns = PQnfields(r.get());
+    rows.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      Row row;
+      row.reserve(static_cast<std::size_t>(columns));
+      for (int c = 0; c < columns; ++c) {
+        if (PQgetisnull(r.get(), i, c) != 0) {
+          row.emplace_back(std::nullopt);
+        } else {
+          row.emplace_back(std::string(PQgetvalue(r.get(), i, c),
+                                       static_cast<std::size_t>(PQgetlength(r.get(), i, c))));
+        }
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+
+  bool is_postgres() const override { return true; }
+
+ private:
+  std::mutex mu_;
+  ConnPtr conn_;
+};
+
+ConnPtr connect(const std::string& url) {
   ConnPtr conn(PQconnectdb(url.c_str()));
   if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
     // PQerrorMessage names host and port, never the password.
@@ -270,7 +327,17 @@ std::unique_ptr<Store> open_pg_store(const std::string& url) {
     throw std::runtime_error("ledger: cannot connect to PostgreSQL: " + message);
   }
   PQsetNoticeProcessor(conn.get(), ignore_notice, nullptr);
-  return std::make_unique<PgStore>(std::move(conn));
+  return conn;
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_pg_store(const std::string& url) {
+  return std::make_unique<PgStore>(connect(url));
+}
+
+std::unique_ptr<SqlDb> open_pg_db(const std::string& url) {
+  return std::make_unique<PgDb>(connect(url));
 }
 
 }  // namespace sy::ledger

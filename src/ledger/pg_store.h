@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "ledger/sql_db.h"
 #include "ledger/store.h"
 
 namespace sy::ledger {
@@ -12,5 +13,7 @@ namespace sy::ledger {
 // Throws std::runtime_error on failure; the message never repeats the URL (it may hold a
 // password).
 std::unique_ptr<Store> open_pg_store(const std::string& url);
+// The same, as a parameterised-statement connection (sql_db.h), also without migrating.
+std::unique_ptr<SqlDb> open_pg_db(const std::string& url);
 
 }  // namespace sy::ledger

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "ledger/sql_db.h"
 #include "ledger/sqlite_store.h"
 #include "ledger/store_sql.h"
 
@@ -307,9 +308,68 @@ class SqliteStore final : public Store {
   StmtPtr insert_;  // prepared once, reused for every record
 };
 
-}  // namespace
+// SqlDb over its own connection: $1..$n are bound by name, every parameter as text (the
+// columns' affinity turns decimal text into integers), every cell read back as text.
+class SqliteDb final : public SqlDb {
+ public:
+  explicit SqliteDb(DbPtr db) : db_(std::move(db)) {}
 
-std::unique_ptr<Store> open_sqlite_store(const std::string& path) {
+  Result<std::vector<Row>> query(const std::string& text, const Row& params) override {
+    const std::lock_guard lock(mu_);
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_.get(), text.c_str(), static_cast<int>(text.size()), &raw,
+                           nullptr) != SQLITE_OK) {
+      return store_error("sqlite prepare: " + std::string(sqlite3_errmsg(db_.get())));
+    }
+    const StmtPtr stmt(raw);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const std::string name = "$" + std::to_string(i + 1);
+      const int index = sqlite3_bind_parameter_index(raw, name.c_str());
+      if (index == 0) {
+        continue;  // the statement does not use this parameter
+      }
+      const int rc = params[i] ? sqlite3_bind_text(raw, index, params[i]->data(),
+                                                   static_cast<int>(params[i]->size()),
+                                                   SQLITE_TRANSIENT)
+                               : sqlite3_bind_null(raw, index);
+      if (rc != SQLITE_OK) {
+        return store_error("sqlite bind: " + std::string(sqlite3_errstr(rc)));
+      }
+    }
+    std::vector<Row> rows;
+    const int columns = sqlite3_column_count(raw);
+    for (;;) {
+      const int rc = sqlite3_step(raw);
+      if (rc == SQLITE_DONE) {
+        return rows;
+      }
+      if (rc != SQLITE_ROW) {
+        return store_error("sqlite: " + std::string(sqlite3_errmsg(db_.get())));
+      }
+      Row row;
+      row.reserve(static_cast<std::size_t>(columns));
+      for (int c = 0; c < columns; ++c) {
+        const auto* cell = sqlite3_column_text(raw, c);
+        if (cell == nullptr) {
+          row.emplace_back(std::nullopt);
+        } else {
+          row.emplace_back(std::string(reinterpret_cast<const char*>(cell),
+                                       static_cast<std::size_t>(sqlite3_column_bytes(raw, c))));
+        }
+      }
+      rows.push_back(std::move(row));
+    }
+  }
+
+  bool is_postgres() const override { return false; }
+
+ private:
+  std::mutex mu_;
+  DbPtr db_;
+};
+
+// Opens (creating the file and its parent directories) and sets the pragmas.
+DbPtr open_handle(const std::string& path) {
   if (path != ":memory:") {
     const std::filesystem::path parent = std::filesystem::path(path).parent_path();
     std::error_code ec;
@@ -341,7 +401,17 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path) {
                                detail);
     }
   }
-  return std::make_unique<SqliteStore>(std::move(db));
+  return db;
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path) {
+  return std::make_unique<SqliteStore>(open_handle(path));
+}
+
+std::unique_ptr<SqlDb> open_sqlite_db(const std::string& path) {
+  return std::make_unique<SqliteDb>(open_handle(path));
 }
 
 }  // namespace sy::ledger

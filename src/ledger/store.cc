@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "ledger/pg_store.h"
+#include "ledger/sql_db.h"
 #include "ledger/sqlite_store.h"
 
 namespace sy::ledger {
@@ -27,6 +28,16 @@ std::unique_ptr<Store> open_store(const std::string& url) {
     throw std::runtime_error("ledger: migration failed: " + r.error().detail);
   }
   return store;
+}
+
+std::unique_ptr<SqlDb> open_sql_db(const std::string& url) {
+  // open_store checks the URL and creates or migrates the schema (virtual_keys included); the
+  // statements then run on a connection of their own.
+  open_store(url).reset();
+  if (url.rfind("sqlite:", 0) == 0) {
+    return open_sqlite_db(url.substr(7));
+  }
+  return open_pg_db(url);
 }
 
 }  // namespace sy::ledger

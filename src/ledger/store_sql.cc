@@ -91,6 +91,22 @@ std::vector<std::string> migration(Dialect dialect, int version) {
           "CREATE INDEX usage_records_ts_ms ON usage_records (ts_ms)",
           "CREATE INDEX usage_records_tenant_ts_ms ON usage_records (tenant, ts_ms)",
       };
+    case 2:
+      // Virtual API keys (src/policy/keys.h): only a salt and a hash of the secret, both hex,
+      // never the secret or the key. IF NOT EXISTS: a database whose version table was lost
+      // may still hold the table; the migration must not fail on it.
+      return {
+          "CREATE TABLE IF NOT EXISTS virtual_keys ("
+          "key_id TEXT PRIMARY KEY"
+          ", tenant TEXT NOT NULL"
+          ", name TEXT NOT NULL"
+          ", salt TEXT NOT NULL"        // 16 random bytes, hex
+          ", hash TEXT NOT NULL"        // HMAC-SHA256(salt, secret), hex
+          ", created_ms BIGINT NOT NULL"
+          ", expires_ms BIGINT NOT NULL"  // 0 = never
+          ", revoked_ms BIGINT NOT NULL)",  // 0 = active
+          "CREATE INDEX IF NOT EXISTS virtual_keys_tenant ON virtual_keys (tenant)",
+      };
     default:
       return {};
   }

@@ -18,7 +18,8 @@ enum class Dialect { Sqlite, Postgres };
 
 // The schema version this build writes. migrate() applies every migration above the stored
 // version, each in its own transaction together with its schema_version row.
-inline constexpr int kSchemaVersion = 1;
+// 1: usage_records. 2: virtual_keys (policy's virtual API keys, stored as salted hashes).
+inline constexpr int kSchemaVersion = 2;
 
 // The statements of migration `version` (1..kSchemaVersion) in `dialect`.
 std::vector<std::string> migration(Dialect dialect, int version);
