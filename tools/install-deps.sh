@@ -13,7 +13,7 @@ pkgs=(g++ cmake ninja-build make pkg-config ca-certificates
       libssl-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libsqlite3-dev libpq-dev)
 case "$profile" in
   run) ;;
-  test) pkgs+=(googletest libgtest-dev libgmock-dev postgresql) ;;  # postgresql: ledger store tests
+  test) pkgs+=(googletest libgtest-dev libgmock-dev postgresql sqlite3) ;;  # postgresql: ledger store tests; sqlite3: tests/e2e/ledger.test.mjs reads usage_records
   bench) pkgs+=(libbenchmark-dev nginx-light wrk util-linux git) ;;
   *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac

@@ -12,8 +12,10 @@
 #include <boost/asio/signal_set.hpp>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <random>
@@ -23,6 +25,7 @@
 #include "app/wiring.h"
 #include "config/load.h"
 #include "ledger/store.h"
+#include "policy/keys.h"
 #include "reports/report_cli.h"
 #include "server/snapshot.h"
 #include "server/worker.h"
@@ -290,6 +293,159 @@ int run_report(ReportCommand& report) {
   }
 }
 
+// `switchyard keys create|list|revoke`: virtual API keys in the ledger's database
+// (storage.ledger). Not yet enforced by the request path (issue #6).
+struct KeysCommand {
+  CLI::App* command = nullptr;
+  CLI::App* create = nullptr;
+  CLI::App* list = nullptr;
+  CLI::App* revoke = nullptr;
+  std::string config_path;
+  std::string tenant;
+  std::string name;
+  std::string expires;
+  std::string key_id;
+};
+
+void add_keys_commands(CLI::App& app, KeysCommand& keys) {
+  keys.command = app.add_subcommand(
+      "keys", "Virtual API keys (stored only as salted hashes in storage.ledger). Not yet "
+              "enforced by the request path.");
+  keys.command->require_subcommand(1);
+  keys.create = keys.command->add_subcommand(
+      "create", "Create a key for a tenant and print it ONCE (it cannot be shown again).");
+  keys.list = keys.command->add_subcommand(
+      "list", "List keys: id, tenant, name, created, expires, revoked (never secrets).");
+  keys.revoke = keys.command->add_subcommand("revoke", "Revoke a key by its id.");
+  for (auto* sub : {keys.create, keys.list, keys.revoke}) {
+    sub->add_option("-c,--config", keys.config_path, "YAML configuration file (storage.ledger)")
+        ->required()
+        ->check(CLI::ExistingFile);
+  }
+  keys.create
+      ->add_option("--tenant", keys.tenant,
+                   "Tenant name: 1-64 letters, digits, '-', '_', '.'. Tenants are not in the "
+                   "config yet, so any such name is accepted for now.")
+      ->required();
+  keys.create->add_option("--name", keys.name, "A label for the key (printable ASCII, <= 128)");
+  keys.create->add_option("--expires", keys.expires,
+                          "30d, 12h, YYYY-MM-DD (00:00 UTC) or YYYY-MM-DDTHH:MM:SSZ; default "
+                          "never");
+  keys.list->add_option("--tenant", keys.tenant, "Only this tenant's keys");
+  keys.revoke->add_option("key_id", keys.key_id, "The key id (the 12 characters after sk-sy-)")
+      ->required();
+}
+
+std::int64_t now_unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// "YYYY-MM-DDTHH:MM:SSZ", or `zero` for 0.
+std::string format_time(std::int64_t ms, const char* zero) {
+  if (ms == 0) {
+    return zero;
+  }
+  using namespace std::chrono;
+  const sys_seconds t{duration_cast<seconds>(milliseconds{ms})};
+  const sys_days day = floor<days>(t);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{t - day};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()));
+  return buf;
+}
+
+int run_keys(KeysCommand& keys) {
+  auto loaded = sy::config::load_config_file(keys.config_path, sy::config::process_env());
+  for (const auto& e : loaded.errors) {
+    std::cerr << keys.config_path << ": " << e.text() << "\n";
+  }
+  if (!loaded.errors.empty()) {
+    return 1;
+  }
+  const std::int64_t now = now_unix_ms();
+  std::unique_ptr<sy::policy::KeyStore> store;
+  try {
+    store = sy::policy::open_key_store(loaded.config->storage.ledger);
+  } catch (const std::exception& e) {
+    std::cerr << "keys: cannot open the ledger: " << e.what() << "\n";
+    return 1;
+  }
+  const auto fail = [](const sy::Error& e) {
+    std::cerr << "keys: " << e.public_message;
+    if (!e.detail.empty() && e.kind == sy::ErrorKind::Internal) {
+      std::cerr << " (" << e.detail << ")";
+    }
+    std::cerr << "\n";
+    return e.kind == sy::ErrorKind::InvalidRequest ? 2 : 1;
+  };
+
+  if (*keys.create) {
+    auto expires = sy::policy::parse_expiry(keys.expires, now);
+    if (!expires) {
+      return fail(expires.error());
+    }
+    auto created = sy::policy::create_key(*store, keys.tenant, keys.name, *expires, now);
+    if (!created) {
+      return fail(created.error());
+    }
+    std::cerr << "Created key " << created->record.key_id << " for tenant "
+              << created->record.tenant << " (expires "
+              << format_time(created->record.expires_ms, "never") << ").\n"
+              << "WARNING: this is the only time the key is shown; only a salted hash is "
+                 "stored and it cannot be recovered. Store it now.\n";
+    std::cout << created->key << "\n";
+    return 0;
+  }
+
+  if (*keys.list) {
+    auto records = store->list(keys.tenant.empty() ? std::nullopt
+                                                   : std::optional<std::string>(keys.tenant));
+    if (!records) {
+      return fail(records.error());
+    }
+    std::printf("%-12s  %-20s  %-24s  %-20s  %-20s  %s\n", "KEY_ID", "TENANT", "NAME",
+                "CREATED", "EXPIRES", "REVOKED");
+    for (const auto& r : *records) {
+      std::string expires = format_time(r.expires_ms, "never");
+      if (r.expires_ms != 0 && r.expires_ms <= now) {
+        expires += " (expired)";
+      }
+      std::printf("%-12s  %-20s  %-24s  %-20s  %-20s  %s\n", r.key_id.c_str(), r.tenant.c_str(),
+                  r.name.c_str(), format_time(r.created_ms, "-").c_str(), expires.c_str(),
+                  format_time(r.revoked_ms, "-").c_str());
+    }
+    return 0;
+  }
+
+  // revoke: a pasted full key is accepted too, and reduced to its id (never echoed).
+  std::string id = keys.key_id;
+  if (const auto parsed = sy::policy::parse_key(keys.key_id)) {
+    id = std::string(parsed->key_id);
+  }
+  auto outcome = store->revoke(id, now);
+  if (!outcome) {
+    return fail(outcome.error());
+  }
+  switch (*outcome) {
+    case sy::policy::RevokeOutcome::Revoked:
+      std::cout << "revoked " << id << "\n";
+      return 0;
+    case sy::policy::RevokeOutcome::AlreadyRevoked:
+      std::cout << id << " was already revoked\n";
+      return 0;
+    case sy::policy::RevokeOutcome::NotFound:
+      break;
+  }
+  std::cerr << "keys: no key with id \"" << id << "\"\n";
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -320,6 +476,9 @@ int main(int argc, char** argv) {
   ReportCommand report;
   add_report_commands(app, report);
 
+  KeysCommand keys;
+  add_keys_commands(app, keys);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*check_cmd) {
@@ -327,6 +486,9 @@ int main(int argc, char** argv) {
   }
   if (*report.command) {
     return run_report(report);
+  }
+  if (*keys.command) {
+    return run_keys(keys);
   }
   setup_logging(log_level);
   try {
