@@ -131,7 +131,7 @@ struct RouteConfig {
   std::vector<TargetRef> secondary;
   std::vector<TargetRef> fallback;
   double canary = 0.0;
-  std::uint32_t retries = 0;
+  std::uint32_t retries = 2;  // extra attempts: by default a failure can reach two more targets
   Timeouts timeouts;
   HealthSettings health;
   RetryBudgetSettings retry_budget;

@@ -227,6 +227,9 @@ net::awaitable<bool> respond_fast(beast::tcp_stream& client, Request& req, Reque
   co_return keep && !watch.client_gone();
 }
 
+// The longest a request waits on one target's Retry-After before giving the client the 429.
+constexpr std::chrono::milliseconds kMaxSameTargetWait{5'000};
+
 bool retryable_status(unsigned s) { return s == 408 || s == 429 || s == 529 || s >= 500; }
 
 // Whether the router may try another target after `e`: connect failures, resets and timeouts
@@ -449,15 +452,24 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
         break;
       }
       auto delay = routing::backoff(static_cast<unsigned>(n - 1), worker.rng());
-      if (key == last_key && last_error && !last_error->retry_after.empty()) {
-        // The same target again: honour its Retry-After, if it fits in the total timeout.
-        auto ra = routing::parse_retry_after(last_error->retry_after, routing::WallClock::now());
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - routing::Clock::now());
-        if (!ra || *ra > left) {
+      if (key == last_key && last_error) {
+        // The same target again. A refused credential will be refused again: only another
+        // target can help.
+        if (last_error->kind == ErrorKind::UpstreamAuth) {
           break;
         }
-        delay = std::max(delay, *ra);
+        // Honour its Retry-After, but hold the client at most kMaxSameTargetWait (and never
+        // past the total timeout); a longer wait is the client's call: it gets the 429 and
+        // the Retry-After.
+        if (!last_error->retry_after.empty()) {
+          auto ra = routing::parse_retry_after(last_error->retry_after, routing::WallClock::now());
+          const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+              deadline - routing::Clock::now());
+          if (!ra || *ra > std::min(left, kMaxSameTargetWait)) {
+            break;
+          }
+          delay = std::max(delay, *ra);
+        }
       }
       if (!co_await wait_abortable(delay, *abort)) {
         break;  // the client left

@@ -174,7 +174,7 @@ TEST(LoadConfig, DefaultsFillEverythingLeftOut) {
   ASSERT_EQ(c.routes.size(), 1u);
   const RouteConfig& route = c.routes[0];
   EXPECT_EQ(route.canary, 0.0);
-  EXPECT_EQ(route.retries, 0u);
+  EXPECT_EQ(route.retries, 2u);  // failover to lower tiers works without configuring it
   EXPECT_EQ(route.timeouts.connect, 2s);
   EXPECT_EQ(route.timeouts.first_byte, 30s);
   EXPECT_EQ(route.timeouts.idle, 30s);

@@ -250,7 +250,7 @@ test('/readyz is 200 with the ledger writable', { timeout: 20_000 }, async () =>
 
 // ---------------------------------------------------------------------------------------------
 
-test('SIGTERM during load: exit 0, every fully received response has its record', { timeout: 60_000 }, async () => {
+test('SIGTERM during load: exit 0, every fully received response has its record', { timeout: 60_000 }, async (t) => {
   const ledger = `sqlite:${tmpLedger()}`;
   // A small token delay keeps streams in flight when the signal arrives.
   const gw = await startGateway({ yaml: ledgerYaml({ ledger, tokenDelay: '2ms' }) });
@@ -292,6 +292,7 @@ test('SIGTERM during load: exit 0, every fully received response has its record'
     const sent = new Set(results.map((r) => r.sentId));
     const ok = results.filter((r) => r.ok);
     const missing = ok.filter((r) => !recorded.has(r.id)).map((r) => r.id);
+    t.diagnostic(`SIGTERM: ${inFlightAtSigterm} in flight at the signal, ${ok.length} fully received, ${rows.length} records`);
     assert.deepEqual(missing, [], `fully received responses without a record (${missing.length} of ${ok.length})${diag(gw)}`);
     assert.deepEqual(duplicates(rows.map((r) => r.request_id)), [], 'one record per request id');
     assert.deepEqual(rows.map((r) => r.request_id).filter((id) => !sent.has(id)), [], 'no record for a request that was never sent');
@@ -306,7 +307,7 @@ test('SIGTERM during load: exit 0, every fully received response has its record'
 
 // ---------------------------------------------------------------------------------------------
 
-test('kill -9 during load: at most the last flush interval (+ one batch) of records is lost', { timeout: 60_000 }, async () => {
+test('kill -9 during load: at most the last flush interval (+ one batch) of records is lost', { timeout: 60_000 }, async (t) => {
   const file = tmpLedger();
   const ledger = `sqlite:${file}`;
   // Bound asserted below (docs/ledger.md#loss-bound): a record is committed at the latest
@@ -354,6 +355,7 @@ test('kill -9 during load: at most the last flush interval (+ one batch) of reco
     assert.deepEqual(duplicates(rows.map((r) => r.request_id)), [], 'one record per request id');
     assert.deepEqual(rows.map((r) => r.request_id).filter((id) => !sent.has(id)), [], 'no record for a request that was never sent');
     const lostAges = missing.map((r) => killAt - r.completedAt).sort((a, b) => b - a);
+    t.diagnostic(`kill -9: ${ok.length} fully received, ${rows.length} records, ${missing.length} lost (bound ${bound} = ${recent} recent + ${BATCH})`);
     assert.ok(
       missing.length <= bound,
       `lost ${missing.length} records of ${ok.length} fully received responses; bound ${bound} ` +
@@ -466,7 +468,7 @@ describe('reports over a weighted 3:1 ledger (400 requests, two providers)', { t
     assert.equal(BigInt(cliSpend.total.cost_micros), costOf.sim + costOf.sim2);
   });
 
-  test('exposure: request shares ~0.75/0.25 (within 0.05), exact to the counts, HHI from the shares', async () => {
+  test('exposure: request shares ~0.75/0.25 (within 0.09), exact to the counts, HHI from the shares', async () => {
     const ex = await reportJson(gw.configPath, 'exposure', ['--since', window.since, '--until', window.until]);
     const tenant = ex.tenants.find((x) => x.tenant === 'default');
     assert.ok(tenant, `tenant "default" in ${JSON.stringify(ex.tenants)}`);
@@ -474,10 +476,10 @@ describe('reports over a weighted 3:1 ledger (400 requests, two providers)', { t
     const share = Object.fromEntries(tenant.providers.map((p) => [p.provider, p]));
     assert.deepEqual(Object.keys(share).sort(), ['sim', 'sim2']);
     // Weighted random choice: 400 draws at p = 0.75 have a standard deviation of 0.0217, so
-    // +-0.05 is 2.3 sigma (a false alarm about 2% of the runs). The exact checks below compare
+    // +-0.09 is 4.1 sigma (a false alarm about once in 30,000 runs; CI must not flake). The exact checks below compare
     // with what the clients were actually routed to.
-    assert.ok(Math.abs(share.sim.request_share - 0.75) <= 0.05, `sim request share ${share.sim.request_share} not within 0.75 +- 0.05`);
-    assert.ok(Math.abs(share.sim2.request_share - 0.25) <= 0.05, `sim2 request share ${share.sim2.request_share} not within 0.25 +- 0.05`);
+    assert.ok(Math.abs(share.sim.request_share - 0.75) <= 0.09, `sim request share ${share.sim.request_share} not within 0.75 +- 0.09`);
+    assert.ok(Math.abs(share.sim2.request_share - 0.25) <= 0.09, `sim2 request share ${share.sim2.request_share} not within 0.25 +- 0.09`);
     const close = (a, b, eps, what) => assert.ok(Math.abs(a - b) <= eps, `${what}: ${a} vs ${b} (eps ${eps})`);
     for (const p of ['sim', 'sim2']) {
       assert.equal(share[p].requests, countOf[p], `${p}: requests`);
