@@ -6,6 +6,10 @@
 # Cells: a / a-sse  wrk -> upstream nginx directly (JSON / SSE)
 #        b / b-sse  wrk -> nginx proxy_pass (keepalive upstream) -> upstream nginx
 #        c / c-sse  wrk -> Switchyard fast path (openai-compatible provider) -> upstream nginx
+#        c-noledger the same as c, on a second gateway started with storage: {ledger: off}
+#        c-tiers    the same as c, through a route with core, secondary and fallback tiers
+#        t-anth / t-anth-sse  OpenAI in -> Anthropic Messages out (JSON / SSE)
+#        t-bedrock-sse        OpenAI in -> Bedrock ConverseStream out (binary event stream)
 # Everything listens on 127.0.0.1 only; every process started here is stopped on exit.
 set -euo pipefail
 
@@ -27,7 +31,7 @@ API_KEY=""
 WRITE_README=1
 KEEP_TMP=0
 FIXTURES=""
-ALL_CELLS=(a a-sse b b-sse c c-sse)
+ALL_CELLS=(a a-sse b b-sse c c-noledger c-tiers c-sse t-anth t-anth-sse t-bedrock-sse)
 
 usage() {
   cat <<'EOF'
@@ -36,7 +40,8 @@ usage: bench/run.sh [options]
   --warmup S         warm-up seconds before each measurement, responses checked (default 2)
   --conns "1 16 256" connection counts (space- or comma-separated)
   --bin PATH         Switchyard binary (default build/release/bin/switchyard)
-  --only LIST        comma-separated cells: a,a-sse,b,b-sse,c,c-sse (default: all)
+  --only LIST        comma-separated cells (default: all): a,a-sse,b,b-sse,c,c-noledger,
+                     c-tiers,c-sse,t-anth,t-anth-sse,t-bedrock-sse
   --cpu-sut N        CPU for the process under test (default 0)
   --cpu-load N       CPU for wrk and the upstream nginx (default 1)
   --api-key KEY      send "Authorization: Bearer KEY" to the cell under test (default: none)
@@ -97,6 +102,11 @@ else
 fi
 [[ ${#CELLS[@]} -gt 0 ]] || die "no cells selected"
 has_cell() { local c; for c in "${CELLS[@]}"; do [[ $c == "$1"* ]] && return 0; done; return 1; }
+has_exact() { local c; for c in "${CELLS[@]}"; do [[ $c == "$1" ]] && return 0; done; return 1; }
+# Gateway processes: the main one (ledger on) serves c, c-tiers, c-sse and t-*; a second one,
+# identical except for storage: {ledger: off}, serves c-noledger.
+needs_gw() { has_exact c || has_exact c-tiers || has_exact c-sse || has_cell t; }
+needs_gw_noledger() { has_exact c-noledger; }
 
 # ---------------------------------------------------------------------------------------------
 # Tools and machine checks
@@ -123,7 +133,7 @@ cpu_allowed "$CPU_LOAD" || die "CPU $CPU_LOAD is not available to this process (
 
 CLK_TCK=$(getconf CLK_TCK)
 
-if has_cell c; then
+if has_cell c || has_cell t; then
   [[ -x $BIN ]] || die "Switchyard binary '$BIN' not found or not executable (build it, pass --bin, or use --only a,a-sse,b,b-sse)"
 fi
 
@@ -137,6 +147,15 @@ for f in chat-basic.request.json chat-basic.response.json chat-streaming.request
          stream-text-include-usage.sse; do
   [[ -f ${FIXTURES:-/nonexistent}/$f ]] || die "fixture $f not found (pass --fixtures DIR)"
 done
+# The translation cells (t-*) read the Anthropic and Bedrock fixtures next to the OpenAI ones.
+FIX_ANTH=$(cd "$FIXTURES/.." && pwd)/anthropic
+FIX_BEDROCK=$(cd "$FIXTURES/.." && pwd)/bedrock
+if has_cell t; then
+  for f in "$FIX_ANTH/msg-text.response.json" "$FIX_ANTH/stream-basic-text.sse" \
+           "$FIX_BEDROCK/converse-stream-text.response.eventstream"; do
+    [[ -f $f ]] || die "fixture $f not found (the t-* cells expect anthropic/ and bedrock/ next to --fixtures)"
+  done
+fi
 
 # Bounded run time: estimate it and say so up front.
 per_run=$(( DURATION + WARMUP + 4 ))
@@ -263,6 +282,30 @@ chmod -R a+rX "$TMP/www"
 jq -c '.model = "bench"' "$FIXTURES/chat-basic.request.json" >"$TMP/req/chat.json"
 jq -c '.model = "bench-stream" | .stream = true | .stream_options = {include_usage: true}' \
   "$FIXTURES/chat-streaming.request.json" >"$TMP/req/stream.json"
+# Translation cells. Anthropic: POST /v1/messages answers the recorded Messages response,
+# compacted; /as/v1/messages (the base_url of the streaming provider is .../as) answers the
+# recorded SSE stream with the blank line that ends its last event appended. Bedrock: the
+# recorded ConverseStream body, byte for byte, under /model/<model id>/converse-stream.
+BEDROCK_MODEL=us.amazon.nova-micro-v1:0   # the recorded model id; sent as us.amazon.nova-micro-v1%3A0
+if has_cell t; then
+  mkdir -p "$TMP/www/v1" "$TMP/www/as/v1" "$TMP/www/model/$BEDROCK_MODEL"
+  jq -c . "$FIX_ANTH/msg-text.response.json" | tr -d '\n' >"$TMP/www/v1/messages"
+  { cat "$FIX_ANTH/stream-basic-text.sse"; printf '\n\n'; } >"$TMP/www/as/v1/messages"
+  grep '^data: {' "$TMP/www/as/v1/messages" | cut -c7- | jq -e . >/dev/null ||
+    die "Anthropic SSE body is not valid JSON events"
+  cp "$FIX_BEDROCK/converse-stream-text.response.eventstream" "$TMP/www/model/$BEDROCK_MODEL/converse-stream"
+  chmod -R a+rX "$TMP/www"
+  jq -c '.model = "bench-anth"' "$FIXTURES/chat-basic.request.json" >"$TMP/req/anth.json"
+  jq -c '.model = "bench-anth-stream" | .stream = true | .stream_options = {include_usage: true}' \
+    "$FIXTURES/chat-streaming.request.json" >"$TMP/req/anth-stream.json"
+  jq -c '.model = "bench-bedrock-stream" | .stream = true | .stream_options = {include_usage: true}' \
+    "$FIXTURES/chat-streaming.request.json" >"$TMP/req/bedrock-stream.json"
+fi
+jq -c '.model = "bench-tiers"' "$FIXTURES/chat-basic.request.json" >"$TMP/req/tiers.json"
+ANTH_BYTES=$(wc -c <"$TMP/www/v1/messages" 2>/dev/null || echo 0)
+ANTH_SSE_BYTES=$(wc -c <"$TMP/www/as/v1/messages" 2>/dev/null || echo 0)
+ANTH_SSE_EVENTS=$(grep -c '^data: ' "$TMP/www/as/v1/messages" 2>/dev/null || echo 0)
+BR_BYTES=$(wc -c <"$TMP/www/model/$BEDROCK_MODEL/converse-stream" 2>/dev/null || echo 0)
 SSE_EVENTS=$(grep -c '^data: ' "$TMP/sse.body")
 JSON_BYTES=$(wc -c <"$TMP/www/v1/chat/completions")
 SSE_BYTES=$(wc -c <"$TMP/sse.body")
@@ -337,6 +380,13 @@ $(common_nginx_http "$1")
     location = /v1/chat/completions   { default_type application/json;  error_page 405 =200 \$uri; }
     location = /v1/stream             { default_type text/event-stream; error_page 405 =200 \$uri; }
     location = /s/v1/chat/completions { default_type text/event-stream; error_page 405 =200 \$uri; }
+    # Translation cells (t-*): Anthropic Messages (JSON, SSE) and Bedrock ConverseStream.
+    location = /v1/messages           { default_type application/json;  error_page 405 =200 \$uri; }
+    location = /as/v1/messages        { default_type text/event-stream; error_page 405 =200 \$uri; }
+    # \$uri is decoded (%3A -> :), so the internal GET finds www/model/<model id>/converse-stream.
+    location ~ ^/model/.+/converse-stream\$ {
+      default_type application/vnd.amazon.eventstream; error_page 405 =200 \$uri;
+    }
     location / { return 404; }
   }
 }
@@ -386,57 +436,127 @@ if has_cell b; then
   echo "run.sh: proxy nginx pid $PX_PID on 127.0.0.1:$PX_PORT (CPU $CPU_SUT)" >&2
 fi
 
-SY_PID="" SY_PORT="" SY_EXIT=""
-if has_cell c; then
-  SY_CFG=$TMP/switchyard.yaml
-  started=0
-  for (( try = 0; try < 3 && !started; try++ )); do
-    port=$(free_port)
-    cat >"$SY_CFG" <<EOF
-server: {listen: "127.0.0.1:$port", workers: 1}
-storage: {ledger: "sqlite:$TMP/ledger.db"}
+# Both gateways get the same providers and routes; only `storage` differs. The main gateway keeps
+# the default ledger on, written out explicitly (SQLite in the temp dir); the second one, for
+# c-noledger, runs with storage: {ledger: off}.
+write_gateway_conf() {  # port ledger-spec
+  cat <<EOF
+server: {listen: "127.0.0.1:$1", workers: 1}
+storage: {ledger: "$2"}
 providers:
   up: {type: openai-compatible, base_url: "http://127.0.0.1:$UP_PORT/v1", api_key: "sk-bench"}
   up-sse: {type: openai-compatible, base_url: "http://127.0.0.1:$UP_PORT/s/v1", api_key: "sk-bench"}
+  # c-tiers: the secondary and fallback tiers point at the same upstream as the core tier.
+  up-secondary: {type: openai-compatible, base_url: "http://127.0.0.1:$UP_PORT/v1", api_key: "sk-bench"}
+  up-fallback: {type: openai-compatible, base_url: "http://127.0.0.1:$UP_PORT/v1", api_key: "sk-bench"}
+  # t-*: translation to Anthropic Messages and to Bedrock ConverseStream (SigV4, dummy keys).
+  anth: {type: anthropic, base_url: "http://127.0.0.1:$UP_PORT", api_key: "sk-ant-bench"}
+  anth-sse: {type: anthropic, base_url: "http://127.0.0.1:$UP_PORT/as", api_key: "sk-ant-bench"}
+  br: {type: bedrock, base_url: "http://127.0.0.1:$UP_PORT", region: us-east-1,
+       aws_access_key_id: "AKIDEXAMPLE", aws_secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
 routes:
   - name: bench
     core: [{target: up/m}]
   - name: bench-stream
     core: [{target: up-sse/m}]
+  - name: bench-tiers
+    core: [{target: up/m}]
+    secondary: [{target: up-secondary/m}]
+    fallback: [{target: up-fallback/m}]
+  - name: bench-anth
+    core: [{target: anth/claude-3-opus-20240229}]
+  - name: bench-anth-stream
+    core: [{target: anth-sse/claude-3-opus-latest}]
+  - name: bench-bedrock-stream
+    core: [{target: "br/$BEDROCK_MODEL"}]
 EOF
-    : >"$TMP/switchyard.stderr"
-    taskset -c "$CPU_SUT" "$BIN" serve --config "$SY_CFG" </dev/null >/dev/null 2>"$TMP/switchyard.stderr" &
-    SY_PID=$!
-    track "$SY_PID"
+}
+
+start_gateway() {  # name ledger-spec -> GW_PID, GW_PORT (empty + GW_ERR on failure); config $TMP/<name>.yaml, log $TMP/<name>.stderr
+  local name=$1 ledger=$2 cfg=$TMP/$1.yaml err=$TMP/$1.stderr started=0 try i l port pid
+  for (( try = 0; try < 3 && !started; try++ )); do
+    port=$(free_port)
+    write_gateway_conf "$port" "$ledger" >"$cfg"
+    : >"$err"
+    taskset -c "$CPU_SUT" "$BIN" serve --config "$cfg" </dev/null >/dev/null 2>"$err" &
+    pid=$!
+    track "$pid"
     for (( i = 0; i < 150; i++ )); do   # up to 15 s for "listening on 127.0.0.1:PORT"
-      if l=$(grep -Eo 'listening on 127\.0\.0\.1:[0-9]+' "$TMP/switchyard.stderr" | head -n1); [[ -n $l ]]; then
-        SY_PORT=${l##*:}; started=1; break
+      if l=$(grep -Eo 'listening on 127\.0\.0\.1:[0-9]+' "$err" | head -n1); [[ -n $l ]]; then
+        port=${l##*:}; started=1; break
       fi
-      alive "$SY_PID" || break
+      alive "$pid" || break
       sleep 0.1
     done
-    if (( started )) && ! wait_listening "$SY_PID" "$SY_PORT" 5; then started=0; fi
+    if (( started )) && ! wait_listening "$pid" "$port" 5; then started=0; fi
     if (( ! started )); then
-      echo "run.sh: Switchyard did not start (try $((try + 1))); stderr:" >&2
-      tail -n 20 "$TMP/switchyard.stderr" >&2 || true
-      stop_pid "$SY_PID"
+      echo "run.sh: $name did not start (try $((try + 1))); stderr:" >&2
+      tail -n 20 "$err" >&2 || true
+      stop_pid "$pid"
     fi
   done
-  (( started )) || { FAILED=1; die "Switchyard failed to start: $BIN serve --config $SY_CFG"; }
-  echo "run.sh: switchyard pid $SY_PID on 127.0.0.1:$SY_PORT (CPU $CPU_SUT)" >&2
+  GW_PID="" GW_PORT="" GW_ERR=""
+  if (( ! started )); then
+    # Not fatal: its cells are marked FAIL with this text; the other cells still run.
+    FAILED=1
+    GW_ERR="$name did not start ($BIN serve --config $cfg); stderr: $(tail -n 5 "$err" | tr '\n' ' ')"
+    echo "run.sh: *** $GW_ERR" >&2
+    return 1
+  fi
+  GW_PID=$pid GW_PORT=$port
+  echo "run.sh: $name pid $pid on 127.0.0.1:$port (CPU $CPU_SUT), storage.ledger: $ledger" >&2
+}
+
+SY_PID="" SY_PORT="" SY_EXIT="" SY_ERR=""
+if needs_gw; then
+  start_gateway switchyard "sqlite:$TMP/ledger.db" || true
+  SY_PID=$GW_PID SY_PORT=$GW_PORT SY_ERR=$GW_ERR
+fi
+SN_PID="" SN_PORT="" SN_EXIT="" SN_ERR=""
+if needs_gw_noledger; then
+  start_gateway switchyard-noledger off || true
+  SN_PID=$GW_PID SN_PORT=$GW_PORT SN_ERR=$GW_ERR
+fi
+
+# The upstream must answer the translation cells' paths with the fixture bytes (harness check).
+if has_cell t; then
+  upstream_check() {  # path want-file want-content-type
+    local got=$TMP/upcheck.body code ctype
+    read -r code ctype < <(curl -sS -o "$got" -w '%{http_code} %{content_type}\n' --max-time 10 \
+      -H 'Content-Type: application/json' --data-binary '{}' "http://127.0.0.1:$UP_PORT$1" || echo "000 -")
+    [[ $code == 200 && $ctype == "$3"* ]] && cmp -s "$got" "$2" ||
+      die "upstream nginx answers $1 with HTTP $code '$ctype', not the fixture $2 as $3"
+  }
+  upstream_check /v1/messages "$TMP/www/v1/messages" application/json
+  upstream_check /as/v1/messages "$TMP/www/as/v1/messages" text/event-stream
+  upstream_check "/model/${BEDROCK_MODEL//:/%3A}/converse-stream" \
+    "$TMP/www/model/$BEDROCK_MODEL/converse-stream" application/vnd.amazon.eventstream
 fi
 
 # ---------------------------------------------------------------------------------------------
 # Cells
-cell_port() { case $1 in a*) echo "$UP_PORT" ;; b*) echo "$PX_PORT" ;; c*) echo "$SY_PORT" ;; esac; }
-cell_pid() { case $1 in a*) echo "$UP_PID" ;; b*) echo "$PX_PID" ;; c*) echo "$SY_PID" ;; esac; }
+cell_port() {
+  case $1 in a*) echo "$UP_PORT" ;; b*) echo "$PX_PORT" ;; c-noledger) echo "$SN_PORT" ;; c*|t*) echo "$SY_PORT" ;; esac
+}
+cell_pid() {
+  case $1 in a*) echo "$UP_PID" ;; b*) echo "$PX_PID" ;; c-noledger) echo "$SN_PID" ;; c*|t*) echo "$SY_PID" ;; esac
+}
 cell_path() {
   case $1 in
     a-sse|b-sse) echo /v1/stream ;;
     *) echo /v1/chat/completions ;;
   esac
 }
-cell_body() { [[ $1 == *-sse ]] && echo "$TMP/req/stream.json" || echo "$TMP/req/chat.json"; }
+cell_body() {
+  case $1 in
+    c-tiers) echo "$TMP/req/tiers.json" ;;
+    t-anth) echo "$TMP/req/anth.json" ;;
+    t-anth-sse) echo "$TMP/req/anth-stream.json" ;;
+    t-bedrock-sse) echo "$TMP/req/bedrock-stream.json" ;;
+    *-sse) echo "$TMP/req/stream.json" ;;
+    *) echo "$TMP/req/chat.json" ;;
+  esac
+}
 cell_expect() { [[ $1 == *-sse ]] && echo 'data: [DONE]' || echo '"object":"chat.completion"'; }
 cell_desc() {
   case $1 in
@@ -446,6 +566,11 @@ cell_desc() {
     b-sse) echo "b-sse: nginx proxy_pass (SSE)" ;;
     c) echo "c: Switchyard fast path (JSON)" ;;
     c-sse) echo "c-sse: Switchyard fast path (SSE)" ;;
+    c-noledger) echo "c-noledger: as c, gateway with storage.ledger off" ;;
+    c-tiers) echo "c-tiers: as c, route with core/secondary/fallback tiers" ;;
+    t-anth) echo "t-anth: OpenAI in, Anthropic Messages out (JSON)" ;;
+    t-anth-sse) echo "t-anth-sse: OpenAI in, Anthropic Messages out (SSE)" ;;
+    t-bedrock-sse) echo "t-bedrock-sse: OpenAI in, Bedrock ConverseStream out (SSE)" ;;
   esac
 }
 sut_cpu() { [[ $1 == a* ]] && echo "$CPU_LOAD" || echo "$CPU_SUT"; }
@@ -533,6 +658,11 @@ record_fail() {  # cell conns errors-text reason
 }
 
 for cell in "${CELLS[@]}"; do
+  if [[ -z $(cell_pid "$cell") ]]; then   # its gateway did not start
+    CELL_OK[$cell]=0
+    if [[ $cell == c-noledger ]]; then CELL_NOTE[$cell]=$SN_ERR; else CELL_NOTE[$cell]=$SY_ERR; fi
+    continue
+  fi
   if msg=$(check_cell "$cell"); then CELL_OK[$cell]=1; else CELL_OK[$cell]=0; CELL_NOTE[$cell]=$msg; fi
 done
 
@@ -639,6 +769,12 @@ if [[ -n $SY_PID ]] && ! alive "$SY_PID"; then
   echo "run.sh: *** Switchyard (pid $SY_PID) is no longer running ($SY_EXIT); stderr tail:" >&2
   tail -n 30 "$TMP/switchyard.stderr" >&2 || true
 fi
+if [[ -n $SN_PID ]] && ! alive "$SN_PID"; then
+  FAILED=1
+  note_exit "$SN_PID"; SN_EXIT=${EXIT_DESC[$SN_PID]}
+  echo "run.sh: *** Switchyard without ledger (pid $SN_PID) is no longer running ($SN_EXIT); stderr tail:" >&2
+  tail -n 30 "$TMP/switchyard-noledger.stderr" >&2 || true
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Report
@@ -648,6 +784,33 @@ get() {  # cell conns column -> value or empty (only from passing rows)
 }
 
 conns_label() { if [[ $1 == 1 ]]; then echo "1 conn"; else echo "$1 conns"; fi; }
+
+# Derived lines of the issue targets, one per comparison, from CPU-µs/req at every connection count.
+#   derived ratio X Y MAX TEXT: X ÷ Y, met when ≤ MAX at every count
+#   derived pct   X Y MAX TEXT: (X − Y) ÷ Y in %, met when < MAX at every count
+# Printed only when X or Y was selected; a count where either is missing or failed is "n/a" and
+# makes the line "not met".
+derived() {
+  local mode=$1 x=$2 y=$3 max=$4 text=$5 parts="" verdict="met" n vx vy r ok
+  has_exact "$x" || has_exact "$y" || return 0
+  for n in "${CONN_LIST[@]}"; do
+    vx=$(get "$x" "$n" cpu_us); vy=$(get "$y" "$n" cpu_us)
+    if [[ -z $vx || -z $vy ]]; then
+      parts+="${parts:+, }$(conns_label "$n"): n/a"; verdict="not met"; continue
+    fi
+    if [[ $mode == ratio ]]; then
+      r=$(awk -v a="$vx" -v b="$vy" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')
+      ok=$(awk -v r="$r" -v m="$max" 'BEGIN { print (r <= m) ? 1 : 0 }')
+      parts+="${parts:+, }$(conns_label "$n"): $vx ÷ $vy = **${r}×**"
+    else
+      r=$(awk -v a="$vx" -v b="$vy" 'BEGIN { printf "%+.1f", (b > 0) ? 100 * (a - b) / b : 0 }')
+      ok=$(awk -v r="$r" -v m="$max" 'BEGIN { print (r < m) ? 1 : 0 }')
+      parts+="${parts:+, }$(conns_label "$n"): ($vx − $vy) ÷ $vy = **${r}%**"
+    fi
+    (( ok )) || verdict="not met"
+  done
+  echo "- $text: $parts → **$verdict**"
+}
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [[ $commit != unknown && -n $(git --no-optional-locks status --porcelain 2>/dev/null | head -n1) ]]; then
@@ -670,6 +833,16 @@ REPORT=$TMP/report.md
   echo "Process under test on CPU $CPU_SUT; wrk and the upstream nginx on CPU $CPU_LOAD (cell a*: the upstream"
   echo "nginx *is* the process under test and shares CPU $CPU_LOAD with wrk). ${DURATION}s per row after a ${WARMUP}s"
   echo "checked warm-up; upstream answers: ${JSON_BYTES}-byte chat.completion, ${SSE_BYTES}-byte SSE body ($SSE_EVENTS events)."
+  if has_cell t; then
+    echo "Translation cells: ${ANTH_BYTES}-byte Anthropic message, ${ANTH_SSE_BYTES}-byte Anthropic SSE body"
+    echo "($ANTH_SSE_EVENTS events), ${BR_BYTES}-byte Bedrock ConverseStream body."
+  fi
+  if has_exact c || has_cell t || has_exact c-tiers; then
+    echo "Gateway for c, c-tiers, c-sse, t-*: storage.ledger sqlite in the temp dir (default flush_interval)."
+  fi
+  if has_exact c-noledger; then
+    echo "c-noledger: a second gateway, same config except storage.ledger: off."
+  fi
   echo
   echo "| cell | conns | req/s | CPU-µs/req | p50 (µs) | p99 (µs) | errors |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
@@ -722,6 +895,16 @@ REPORT=$TMP/report.md
     [[ -n $cb && -n $cc ]] && parts+="${parts:+, }$(conns_label "$n"): $(awk -v x="$cc" -v y="$cb" 'BEGIN { printf "%.2f", (y > 0) ? x / y : 0 }')×"
   done
   [[ -n $parts ]] && echo "- Streaming, for information: CPU-µs/req c-sse ÷ b-sse: $parts"
+  # Issue #3: translation vs the fast path with the same framing (JSON vs c, streams vs c-sse).
+  derived ratio t-anth c 2 "Translation OpenAI → Anthropic (JSON), CPU-µs/req t-anth ÷ c (target ≤ 2×)"
+  derived ratio t-anth-sse c-sse 2 \
+    "Translation OpenAI → Anthropic (SSE), CPU-µs/req t-anth-sse ÷ c-sse (target ≤ 2×)"
+  derived ratio t-bedrock-sse c-sse 2 \
+    "Translation OpenAI → Bedrock ConverseStream, CPU-µs/req t-bedrock-sse ÷ c-sse (target ≤ 2×)"
+  # Issue #4: a route with three tiers vs a one-target route.
+  derived pct c-tiers c 5 "Routing with core/secondary/fallback tiers, CPU-µs/req (c-tiers − c) ÷ c (target < 5%)"
+  # Issue #5: the ledger on (c) vs off (c-noledger).
+  derived pct c c-noledger 10 "Ledger cost, CPU-µs/req (c − c-noledger) ÷ c-noledger (target < 10%)"
   echo
   echo "Run conditions (SUT = share of one CPU used by the process under test; other = time on CPU $CPU_SUT"
   echo "not charged to it: other processes, interrupts, steal; load = CPU $CPU_LOAD busy, wrk + upstream):"
@@ -742,6 +925,12 @@ REPORT=$TMP/report.md
       echo "- Switchyard exited during the run (${SY_EXIT:-?}); last stderr lines:"
       echo '```'
       tail -n 15 "$TMP/switchyard.stderr" || true
+      echo '```'
+    fi
+    if [[ -n $SN_PID ]] && ! alive "$SN_PID"; then
+      echo "- Switchyard without ledger exited during the run (${SN_EXIT:-?}); last stderr lines:"
+      echo '```'
+      tail -n 15 "$TMP/switchyard-noledger.stderr" || true
       echo '```'
     fi
   fi
