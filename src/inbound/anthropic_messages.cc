@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "codec/json_scan.h"
+#include "codec/json_util.h"
 #include "core/ids.h"
 #include "inbound/codec.h"
 
@@ -27,65 +28,13 @@ namespace {
 namespace json = boost::json;
 
 // ---------------------------------------------------------------------------------------------
-// JSON text out: compact, keys in insertion order, doubles in shortest round-trip form (Boost
+// JSON text out (codec::write_json): compact, keys in insertion order, doubles in shortest round-trip form (Boost
 // 1.81's serializer writes 0.5 as "5E-1", which is valid but not what a tool author expects to
 // see in arguments), strings through json_quote so upstream bytes that are not UTF-8 cannot
 // break the document.
 
-void write_json(std::string& out, const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null: out += "null"; return;
-    case json::kind::bool_: out += v.get_bool() ? "true" : "false"; return;
-    case json::kind::int64: out += std::to_string(v.get_int64()); return;
-    case json::kind::uint64: out += std::to_string(v.get_uint64()); return;
-    case json::kind::double_: {
-      const double d = v.get_double();
-      if (!std::isfinite(d)) {
-        out += "null";
-        return;
-      }
-      char buf[32];
-      const auto res = std::to_chars(buf, buf + sizeof(buf), d);
-      out.append(buf, res.ptr);
-      return;
-    }
-    case json::kind::string: out += codec::json_quote(v.get_string()); return;
-    case json::kind::array: {
-      out += '[';
-      bool first = true;
-      for (const auto& e : v.get_array()) {
-        if (!first) {
-          out += ',';
-        }
-        first = false;
-        write_json(out, e);
-      }
-      out += ']';
-      return;
-    }
-    case json::kind::object: {
-      out += '{';
-      bool first = true;
-      for (const auto& kv : v.get_object()) {
-        if (!first) {
-          out += ',';
-        }
-        first = false;
-        out += codec::json_quote(kv.key());
-        out += ':';
-        write_json(out, kv.value());
-      }
-      out += '}';
-      return;
-    }
-  }
-}
-
-std::string compact(const json::value& v) {
-  std::string out;
-  write_json(out, v);
-  return out;
-}
+using codec::compact;
+using codec::write_json;
 
 json::value nullable(const std::string& s) {
   if (s.empty()) {

@@ -16,6 +16,7 @@
 #include <boost/json/value.hpp>
 
 #include "codec/json_scan.h"
+#include "codec/json_util.h"
 #include "codec/sse.h"
 
 namespace sy::providers {
@@ -25,110 +26,14 @@ namespace {
 namespace json = boost::json;
 
 // ---------------------------------------------------------------------------------------------
-// JSON helpers
+// JSON helpers (codec/json_util.h: compact writes doubles as "0.7", not Boost's "7E-1")
 
-// Compact JSON text. Doubles are written in their shortest round-trip form ("0.7", not Boost's
-// "7E-1"), so tool arguments handed to clients and sampling parameters read as they were given.
-void write_compact(const json::value& v, std::string& out) {
-  switch (v.kind()) {
-    case json::kind::null: out += "null"; return;
-    case json::kind::bool_: out += v.get_bool() ? "true" : "false"; return;
-    case json::kind::int64: out += std::to_string(v.get_int64()); return;
-    case json::kind::uint64: out += std::to_string(v.get_uint64()); return;
-    case json::kind::double_: {
-      const double d = v.get_double();
-      if (!std::isfinite(d)) {
-        out += "null";  // unreachable from parsed JSON; JSON has no inf/nan
-        return;
-      }
-      std::array<char, 64> buf{};
-      const auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), d);
-      out.append(buf.data(), ec == std::errc{} ? end : buf.data());
-      return;
-    }
-    case json::kind::string: out += codec::json_quote(v.get_string()); return;
-    case json::kind::array: {
-      out += '[';
-      bool first = true;
-      for (const json::value& e : v.get_array()) {
-        if (!first) {
-          out += ',';
-        }
-        first = false;
-        write_compact(e, out);
-      }
-      out += ']';
-      return;
-    }
-    case json::kind::object: {
-      out += '{';
-      bool first = true;
-      for (const auto& kv : v.get_object()) {
-        if (!first) {
-          out += ',';
-        }
-        first = false;
-        out += codec::json_quote(kv.key());
-        out += ':';
-        write_compact(kv.value(), out);
-      }
-      out += '}';
-      return;
-    }
-  }
-}
-
-std::string compact(const json::value& v) {
-  std::string out;
-  write_compact(v, out);
-  return out;
-}
-
-std::optional<json::value> parse_json(std::string_view text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) {
-    return std::nullopt;
-  }
-  return v;
-}
-
-const json::object* object_at(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
-}
-
-std::string string_at(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-// A token count: a non-negative integer, else "not reported".
-std::optional<std::int64_t> count_at(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) {
-    return std::nullopt;
-  }
-  if (v->is_int64() && v->get_int64() >= 0) {
-    return v->get_int64();
-  }
-  if (v->is_uint64() && v->get_uint64() <= std::numeric_limits<std::int64_t>::max()) {
-    return static_cast<std::int64_t>(v->get_uint64());
-  }
-  return std::nullopt;
-}
-
-std::optional<std::int64_t> int_at(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v != nullptr && v->is_int64()) {
-    return v->get_int64();
-  }
-  if (v != nullptr && v->is_uint64() &&
-      v->get_uint64() <= std::numeric_limits<std::int64_t>::max()) {
-    return static_cast<std::int64_t>(v->get_uint64());
-  }
-  return std::nullopt;
-}
+using codec::compact;
+using codec::count_at;
+using codec::int_at;
+using codec::object_at;
+using codec::parse_json;
+using codec::string_or_empty;
 
 // Anthropic's input_tokens excludes cached tokens; the IR's input counts all input
 // (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching#tracking-cache-performance:
@@ -267,8 +172,8 @@ Error anthropic_error(ErrorKind kind, unsigned status, const std::string& type,
 // {"type":"error","error":{"type":...,"message":...},"request_id":...}
 void read_envelope(const json::object& o, std::string& type, std::string& message) {
   if (const json::object* err = object_at(o, "error")) {
-    type = string_at(*err, "type");
-    message = string_at(*err, "message");
+    type = string_or_empty(*err, "type");
+    message = string_or_empty(*err, "message");
   }
 }
 
@@ -585,7 +490,7 @@ class AnthropicStreamDecoder final : public StreamDecoder {
       return malformed("event data is not a JSON object: " + ev.data.substr(0, 200));
     }
     const json::object& data = parsed->get_object();
-    std::string type = string_at(data, "type");
+    std::string type = string_or_empty(data, "type");
     if (type.empty()) {
       type = ev.event;
     }
@@ -621,8 +526,8 @@ class AnthropicStreamDecoder final : public StreamDecoder {
     }
     ir::StreamEvent start;
     start.type = ir::StreamEvent::Type::Start;
-    start.id = string_at(*msg, "id");
-    start.model = string_at(*msg, "model");
+    start.id = string_or_empty(*msg, "id");
+    start.model = string_or_empty(*msg, "model");
     out.push_back(std::move(start));
     if (const json::object* u = object_at(*msg, "usage")) {
       push_usage(*u, out);
@@ -635,9 +540,9 @@ class AnthropicStreamDecoder final : public StreamDecoder {
     if (cb == nullptr || !index) {
       return;
     }
-    Block block{string_at(*cb, "type")};
+    Block block{string_or_empty(*cb, "type")};
     if (block.type == "text") {
-      if (std::string text = string_at(*cb, "text"); !text.empty()) {
+      if (std::string text = string_or_empty(*cb, "text"); !text.empty()) {
         push_text(ir::StreamEvent::Type::TextDelta, std::move(text), out);
       }
     } else if (block.type == "tool_use") {
@@ -645,8 +550,8 @@ class AnthropicStreamDecoder final : public StreamDecoder {
       ir::StreamEvent e;
       e.type = ir::StreamEvent::Type::ToolCallStart;
       e.index = block.tool_index;
-      e.id = string_at(*cb, "id");
-      e.name = string_at(*cb, "name");
+      e.id = string_or_empty(*cb, "id");
+      e.name = string_or_empty(*cb, "name");
       out.push_back(std::move(e));
       // The start carries "input":{} and the arguments follow as input_json_delta; should a
       // start ever carry the whole input, it is the arguments.
@@ -655,13 +560,13 @@ class AnthropicStreamDecoder final : public StreamDecoder {
         push_tool_delta(block.tool_index, compact(*input), out);
       }
     } else if (block.type == "thinking") {
-      if (std::string text = string_at(*cb, "thinking"); !text.empty()) {
+      if (std::string text = string_or_empty(*cb, "thinking"); !text.empty()) {
         push_text(ir::StreamEvent::Type::ReasoningDelta, std::move(text), out);
       }
     } else if (block.type == "redacted_thinking") {
       ir::StreamEvent e;
       e.type = ir::StreamEvent::Type::ReasoningDelta;
-      e.redacted_data = string_at(*cb, "data");  // arrives whole, never as deltas
+      e.redacted_data = string_or_empty(*cb, "data");  // arrives whole, never as deltas
       out.push_back(std::move(e));
     }
     blocks_[*index] = std::move(block);
@@ -672,9 +577,9 @@ class AnthropicStreamDecoder final : public StreamDecoder {
     if (delta == nullptr) {
       return {};
     }
-    const std::string dtype = string_at(*delta, "type");
+    const std::string dtype = string_or_empty(*delta, "type");
     if (dtype == "text_delta") {
-      if (std::string text = string_at(*delta, "text"); !text.empty()) {
+      if (std::string text = string_or_empty(*delta, "text"); !text.empty()) {
         push_text(ir::StreamEvent::Type::TextDelta, std::move(text), out);
       }
     } else if (dtype == "input_json_delta") {
@@ -684,18 +589,18 @@ class AnthropicStreamDecoder final : public StreamDecoder {
         return malformed("input_json_delta for a block that never started");
       }
       // server_tool_use blocks stream input too, but the client does not run those.
-      std::string fragment = string_at(*delta, "partial_json");
+      std::string fragment = string_or_empty(*delta, "partial_json");
       if (it->second.tool_index >= 0 && !fragment.empty()) {  // the first fragment is ""
         push_tool_delta(it->second.tool_index, std::move(fragment), out);
       }
     } else if (dtype == "thinking_delta") {
-      if (std::string text = string_at(*delta, "thinking"); !text.empty()) {
+      if (std::string text = string_or_empty(*delta, "thinking"); !text.empty()) {
         push_text(ir::StreamEvent::Type::ReasoningDelta, std::move(text), out);
       }
     } else if (dtype == "signature_delta") {
       ir::StreamEvent e;
       e.type = ir::StreamEvent::Type::ReasoningDelta;
-      e.signature = string_at(*delta, "signature");
+      e.signature = string_or_empty(*delta, "signature");
       out.push_back(std::move(e));
     }
     // citations_delta and later delta types: nothing the IR models.
@@ -710,7 +615,7 @@ class AnthropicStreamDecoder final : public StreamDecoder {
     if (delta == nullptr) {
       return;
     }
-    const std::string reason = string_at(*delta, "stop_reason");
+    const std::string reason = string_or_empty(*delta, "stop_reason");
     if (reason.empty()) {
       return;
     }
@@ -718,7 +623,7 @@ class AnthropicStreamDecoder final : public StreamDecoder {
     e.type = ir::StreamEvent::Type::Finish;
     e.finish = finish_for(reason);
     e.finish_raw = reason;
-    e.stop_sequence = string_at(*delta, "stop_sequence");
+    e.stop_sequence = string_or_empty(*delta, "stop_sequence");
     out.push_back(std::move(e));
   }
 
@@ -837,7 +742,7 @@ class AnthropicAdapter final : public Adapter {
       return malformed("message body is not a JSON object");
     }
     const json::object& msg = parsed->get_object();
-    if (string_at(msg, "type") == "error") {
+    if (string_or_empty(msg, "type") == "error") {
       return map_error(reply);
     }
     const json::value* content = msg.if_contains("content");
@@ -845,33 +750,33 @@ class AnthropicAdapter final : public Adapter {
       return malformed("message has no content array");
     }
     ir::ChatResponse r;
-    r.id = string_at(msg, "id");
-    r.model = string_at(msg, "model");
+    r.id = string_or_empty(msg, "id");
+    r.model = string_or_empty(msg, "model");
     for (const json::value& bv : content->get_array()) {
       if (!bv.is_object()) {
         continue;
       }
       const json::object& b = bv.get_object();
-      const std::string type = string_at(b, "type");
+      const std::string type = string_or_empty(b, "type");
       if (type == "text") {
-        r.content.emplace_back(ir::TextPart{string_at(b, "text")});
+        r.content.emplace_back(ir::TextPart{string_or_empty(b, "text")});
       } else if (type == "tool_use") {
         const json::value* input = b.if_contains("input");
-        r.content.emplace_back(ir::ToolCallPart{string_at(b, "id"), string_at(b, "name"),
+        r.content.emplace_back(ir::ToolCallPart{string_or_empty(b, "id"), string_or_empty(b, "name"),
                                                 input ? compact(*input) : "{}", {}});
       } else if (type == "thinking") {
         r.content.emplace_back(
-            ir::ReasoningPart{string_at(b, "thinking"), string_at(b, "signature"), {}});
+            ir::ReasoningPart{string_or_empty(b, "thinking"), string_or_empty(b, "signature"), {}});
       } else if (type == "redacted_thinking") {
-        r.content.emplace_back(ir::ReasoningPart{{}, {}, string_at(b, "data")});
+        r.content.emplace_back(ir::ReasoningPart{{}, {}, string_or_empty(b, "data")});
       }
       // server_tool_use / *_tool_result blocks belong to Anthropic-run tools: not modelled.
     }
-    if (const std::string reason = string_at(msg, "stop_reason"); !reason.empty()) {
+    if (const std::string reason = string_or_empty(msg, "stop_reason"); !reason.empty()) {
       r.finish = finish_for(reason);
       r.finish_raw = reason;
     }
-    r.stop_sequence = string_at(msg, "stop_sequence");
+    r.stop_sequence = string_or_empty(msg, "stop_sequence");
     if (const json::object* u = object_at(msg, "usage")) {
       r.usage = usage_from(*u);
     }

@@ -20,6 +20,7 @@
 
 #include "codec/aws_eventstream.h"
 #include "codec/json_scan.h"
+#include "codec/json_util.h"
 
 namespace sy::providers {
 
@@ -28,126 +29,17 @@ namespace {
 namespace json = boost::json;
 
 // ---------------------------------------------------------------------------------------------
-// JSON helpers
+// JSON helpers (codec/json_util.h: write_json writes 0.7 as "0.7", not Boost 1.81's "7E-1", so
+// the body of a simple request is byte-identical to the AWS SDK's)
 
-// Writes `v` as compact JSON. Boost.JSON 1.81 writes doubles in exponent form ("7E-1"); this
-// writes the shortest round-trip decimal (std::to_chars), so 0.7 stays "0.7" and the body of a
-// simple request is byte-identical to the AWS SDK's.
-void write_json(std::string& out, const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null:
-      out += "null";
-      return;
-    case json::kind::bool_:
-      out += v.get_bool() ? "true" : "false";
-      return;
-    case json::kind::int64: {
-      char buf[24];
-      const auto r = std::to_chars(buf, buf + sizeof(buf), v.get_int64());
-      out.append(buf, r.ptr);
-      return;
-    }
-    case json::kind::uint64: {
-      char buf[24];
-      const auto r = std::to_chars(buf, buf + sizeof(buf), v.get_uint64());
-      out.append(buf, r.ptr);
-      return;
-    }
-    case json::kind::double_: {
-      const double d = v.get_double();
-      if (!std::isfinite(d)) {
-        out += "null";  // JSON has no NaN/Infinity
-        return;
-      }
-      char buf[32];
-      const auto r = std::to_chars(buf, buf + sizeof(buf), d);
-      out.append(buf, r.ptr);
-      return;
-    }
-    case json::kind::string:
-      out += codec::json_quote(v.get_string());
-      return;
-    case json::kind::array: {
-      out += '[';
-      bool first = true;
-      for (const auto& e : v.get_array()) {
-        if (!first) {
-          out += ',';
-        }
-        first = false;
-        write_json(out, e);
-      }
-      out += ']';
-      return;
-    }
-    case json::kind::object: {
-      out += '{';
-      bool first = true;
-      for (const auto& kv : v.get_object()) {
-        if (!first) {
-          out += ',';
-        }
-        first = false;
-        out += codec::json_quote(kv.key());
-        out += ':';
-        write_json(out, kv.value());
-      }
-      out += '}';
-      return;
-    }
-  }
-}
-
-std::string to_text(const json::value& v) {
-  std::string out;
-  write_json(out, v);
-  return out;
-}
-
-std::optional<json::value> parse_json(std::string_view text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) {
-    return std::nullopt;
-  }
-  return v;
-}
-
-const json::object* object_at(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
-}
-
-const json::array* array_at(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_array() ? &v->get_array() : nullptr;
-}
-
-std::optional<std::string_view> string_at(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr || !v->is_string()) {
-    return std::nullopt;
-  }
-  return std::string_view(v->get_string());
-}
-
-std::string string_or_empty(const json::object& o, std::string_view key) {
-  return std::string(string_at(o, key).value_or(std::string_view{}));
-}
-
-std::optional<std::int64_t> count_at(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) {
-    return std::nullopt;
-  }
-  if (v->is_int64() && v->get_int64() >= 0) {
-    return v->get_int64();
-  }
-  if (v->is_uint64() && v->get_uint64() <= std::numeric_limits<std::int64_t>::max()) {
-    return static_cast<std::int64_t>(v->get_uint64());
-  }
-  return std::nullopt;  // negative, fractional or not a number: not a usable count
-}
+using codec::array_at;
+using codec::compact;
+using codec::count_at;
+using codec::object_at;
+using codec::parse_json;
+using codec::string_at;
+using codec::string_or_empty;
+using codec::write_json;
 
 Error malformed_reply(std::string detail) {
   Error e = make_error(ErrorKind::UpstreamUnavailable, "The upstream returned a malformed reply.");
@@ -830,7 +722,7 @@ class BedrockAdapter final : public Adapter {
         ir::ToolCallPart call;
         call.id = string_or_empty(*tool_use, "toolUseId");
         call.name = string_or_empty(*tool_use, "name");
-        call.arguments = input != nullptr ? to_text(*input) : "{}";
+        call.arguments = input != nullptr ? compact(*input) : "{}";
         r.content.emplace_back(std::move(call));
       } else if (const json::object* reasoning = object_at(block, "reasoningContent")) {
         ir::ReasoningPart part;

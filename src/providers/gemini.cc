@@ -16,6 +16,7 @@
 #include <boost/json/value.hpp>
 
 #include "codec/json_scan.h"
+#include "codec/json_util.h"
 #include "codec/sse.h"
 
 namespace sy::providers {
@@ -29,7 +30,8 @@ namespace json = boost::json;
 
 // Compact JSON text. Unlike boost::json::serialize, doubles are written in their shortest
 // round-trip decimal form ("21.5", not "2.15E1") and keep a fraction ("0.0"), so tool arguments
-// reach clients as the model wrote them and 0.0 stays a float on the wire.
+// reach clients as the model wrote them and 0.0 stays a float on the wire. That ".0" is why this
+// writer is not codec::write_json, which writes 0.0 as "0".
 void write_json(std::string& out, const json::value& v);
 
 void write_double(std::string& out, double d) {
@@ -91,14 +93,11 @@ std::string to_text(const json::value& v) {
   return out;
 }
 
-std::optional<json::value> parse_json(std::string_view text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) {
-    return std::nullopt;
-  }
-  return v;
-}
+using codec::array_at;
+using codec::count_at;
+using codec::object_at;
+using codec::parse_json;
+using codec::string_or_empty;
 
 std::optional<json::object> parse_object(std::string_view text) {
   auto v = parse_json(text);
@@ -108,38 +107,9 @@ std::optional<json::object> parse_object(std::string_view text) {
   return std::move(v->get_object());
 }
 
-const json::object* member_object(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
-}
-
-const json::array* member_array(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_array() ? &v->get_array() : nullptr;
-}
-
-std::string member_string(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
 bool member_true(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   return v != nullptr && v->is_bool() && v->get_bool();
-}
-
-std::optional<std::int64_t> member_count(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) {
-    return std::nullopt;
-  }
-  if (v->is_int64() && v->get_int64() >= 0) {
-    return v->get_int64();
-  }
-  if (v->is_uint64() && v->get_uint64() <= std::numeric_limits<std::int64_t>::max()) {
-    return static_cast<std::int64_t>(v->get_uint64());
-  }
-  return std::nullopt;
 }
 
 Error invalid(std::string message, std::string param) {
@@ -575,7 +545,7 @@ class RequestEncoder {
 // A result comes back by id; encode finds the function name through the id in the history.
 std::string call_id(const json::object& fc, std::string_view response_id, int index,
                     std::string_view name) {
-  if (std::string id = member_string(fc, "id"); !id.empty()) {
+  if (std::string id = string_or_empty(fc, "id"); !id.empty()) {
     return id;
   }
   if (!response_id.empty()) {
@@ -587,12 +557,12 @@ std::string call_id(const json::object& fc, std::string_view response_id, int in
 // The candidate Gemini numbers 0 (index is omitted when 0). With candidateCount > 1 the others
 // are not decoded: the IR answer has one choice.
 const json::object* first_candidate(const json::object& resp) {
-  const json::array* cands = member_array(resp, "candidates");
+  const json::array* cands = array_at(resp, "candidates");
   if (cands == nullptr) {
     return nullptr;
   }
   for (const auto& c : *cands) {
-    if (c.is_object() && member_count(c.get_object(), "index").value_or(0) == 0) {
+    if (c.is_object() && count_at(c.get_object(), "index").value_or(0) == 0) {
       return &c.get_object();
     }
   }
@@ -603,8 +573,8 @@ const json::array* candidate_parts(const json::object* cand) {
   if (cand == nullptr) {
     return nullptr;
   }
-  const json::object* content = member_object(*cand, "content");
-  return content == nullptr ? nullptr : member_array(*content, "parts");
+  const json::object* content = object_at(*cand, "content");
+  return content == nullptr ? nullptr : array_at(*content, "parts");
 }
 
 // Candidate.finishReason (https://ai.google.dev/api/generate-content#FinishReason).
@@ -628,24 +598,24 @@ ir::FinishReason finish_from(std::string_view raw, bool had_calls) {
 // OpenAI). promptTokenCount already includes cachedContentTokenCount.
 ir::Usage usage_from(const json::object& m) {
   ir::Usage u;
-  const auto prompt = member_count(m, "promptTokenCount");
-  const auto tool_prompt = member_count(m, "toolUsePromptTokenCount");
-  const auto candidates = member_count(m, "candidatesTokenCount");
-  const auto thoughts = member_count(m, "thoughtsTokenCount");
+  const auto prompt = count_at(m, "promptTokenCount");
+  const auto tool_prompt = count_at(m, "toolUsePromptTokenCount");
+  const auto candidates = count_at(m, "candidatesTokenCount");
+  const auto thoughts = count_at(m, "thoughtsTokenCount");
   if (prompt || tool_prompt) {
     u.input_tokens = prompt.value_or(0) + tool_prompt.value_or(0);
   }
   if (candidates || thoughts) {
     u.output_tokens = candidates.value_or(0) + thoughts.value_or(0);
   }
-  u.cached_input_tokens = member_count(m, "cachedContentTokenCount");
+  u.cached_input_tokens = count_at(m, "cachedContentTokenCount");
   u.reasoning_tokens = thoughts;
   return u;
 }
 
 std::string block_reason(const json::object& resp) {
-  const json::object* fb = member_object(resp, "promptFeedback");
-  return fb == nullptr ? std::string() : member_string(*fb, "blockReason");
+  const json::object* fb = object_at(resp, "promptFeedback");
+  return fb == nullptr ? std::string() : string_or_empty(*fb, "blockReason");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -654,15 +624,15 @@ std::string block_reason(const json::object& resp) {
 
 // google.rpc.RetryInfo.retryDelay is a JSON Duration ("34.4s"): whole seconds, rounded up.
 std::string retry_after_from(const json::object& err) {
-  const json::array* details = member_array(err, "details");
+  const json::array* details = array_at(err, "details");
   if (details == nullptr) {
     return {};
   }
   for (const auto& d : *details) {
-    if (!d.is_object() || !member_string(d.get_object(), "@type").ends_with("RetryInfo")) {
+    if (!d.is_object() || !string_or_empty(d.get_object(), "@type").ends_with("RetryInfo")) {
       continue;
     }
-    std::string delay = member_string(d.get_object(), "retryDelay");
+    std::string delay = string_or_empty(d.get_object(), "retryDelay");
     if (!delay.ends_with('s')) {
       continue;
     }
@@ -680,12 +650,12 @@ std::string retry_after_from(const json::object& err) {
 
 // An invalid key is answered 400 INVALID_ARGUMENT with ErrorInfo.reason API_KEY_INVALID.
 bool api_key_invalid(const json::object& err) {
-  const json::array* details = member_array(err, "details");
+  const json::array* details = array_at(err, "details");
   if (details == nullptr) {
     return false;
   }
   for (const auto& d : *details) {
-    if (d.is_object() && member_string(d.get_object(), "reason") == "API_KEY_INVALID") {
+    if (d.is_object() && string_or_empty(d.get_object(), "reason") == "API_KEY_INVALID") {
       return true;
     }
   }
@@ -697,9 +667,9 @@ bool api_key_invalid(const json::object& err) {
 Error error_from(unsigned http, const json::object* err, const std::string& retry_header) {
   static const json::object kEmpty;
   const json::object& e = err != nullptr ? *err : kEmpty;
-  const std::string status = member_string(e, "status");
-  const std::string message = member_string(e, "message");
-  std::int64_t code = http >= 400 ? http : member_count(e, "code").value_or(0);
+  const std::string status = string_or_empty(e, "status");
+  const std::string message = string_or_empty(e, "message");
+  std::int64_t code = http >= 400 ? http : count_at(e, "code").value_or(0);
   Error out;
   out.detail = "gemini: HTTP " + std::to_string(code) + " " + status + ": " + message;
   out.public_message =
@@ -738,7 +708,7 @@ const json::object* error_object(const json::value& body) {
   if (v->is_array() && !v->get_array().empty()) {
     v = &v->get_array().front();
   }
-  return v->is_object() ? member_object(v->get_object(), "error") : nullptr;
+  return v->is_object() ? object_at(v->get_object(), "error") : nullptr;
 }
 
 Error malformed(std::string what) {
@@ -798,11 +768,11 @@ class GeminiStreamDecoder final : public StreamDecoder {
     const json::object& resp = parsed->get_object();
     if (!started_) {
       started_ = true;
-      response_id_ = member_string(resp, "responseId");
+      response_id_ = string_or_empty(resp, "responseId");
       ir::StreamEvent e;
       e.type = ir::StreamEvent::Type::Start;
       e.id = response_id_;
-      e.model = member_string(resp, "modelVersion");
+      e.model = string_or_empty(resp, "modelVersion");
       out.push_back(std::move(e));
     }
     const json::object* cand = first_candidate(resp);
@@ -815,7 +785,7 @@ class GeminiStreamDecoder final : public StreamDecoder {
         }
       }
     }
-    if (const json::object* um = member_object(resp, "usageMetadata")) {
+    if (const json::object* um = object_at(resp, "usageMetadata")) {
       // Absolute values: emitted whenever they change, so usage is known mid-stream (a client
       // that leaves early is still billed for what was generated).
       ir::Usage u = usage_from(*um);
@@ -828,7 +798,7 @@ class GeminiStreamDecoder final : public StreamDecoder {
       }
     }
     if (!finished_) {
-      std::string raw = cand != nullptr ? member_string(*cand, "finishReason") : std::string();
+      std::string raw = cand != nullptr ? string_or_empty(*cand, "finishReason") : std::string();
       ir::FinishReason reason = finish_from(raw, tool_calls_ > 0);
       if (raw.empty() && cand == nullptr) {
         raw = block_reason(resp);  // the prompt itself was blocked: no candidate at all
@@ -847,13 +817,13 @@ class GeminiStreamDecoder final : public StreamDecoder {
   }
 
   void on_part(const json::object& part, std::vector<ir::StreamEvent>& out) {
-    const std::string signature = member_string(part, "thoughtSignature");
-    if (const json::object* fc = member_object(part, "functionCall")) {
+    const std::string signature = string_or_empty(part, "thoughtSignature");
+    if (const json::object* fc = object_at(part, "functionCall")) {
       const int index = tool_calls_++;
       ir::StreamEvent start;
       start.type = ir::StreamEvent::Type::ToolCallStart;
       start.index = index;
-      start.name = member_string(*fc, "name");
+      start.name = string_or_empty(*fc, "name");
       start.id = call_id(*fc, response_id_, index, start.name);
       start.signature = signature;
       out.push_back(std::move(start));
@@ -938,8 +908,8 @@ class GeminiAdapter final : public Adapter {
     }
     const json::object& resp = parsed->get_object();
     ir::ChatResponse r;
-    r.id = member_string(resp, "responseId");
-    r.model = member_string(resp, "modelVersion");
+    r.id = string_or_empty(resp, "responseId");
+    r.model = string_or_empty(resp, "modelVersion");
     const json::object* cand = first_candidate(resp);
     int calls = 0;
     if (const json::array* parts = candidate_parts(cand)) {
@@ -950,7 +920,7 @@ class GeminiAdapter final : public Adapter {
       }
     }
     if (cand != nullptr) {
-      r.finish_raw = member_string(*cand, "finishReason");
+      r.finish_raw = string_or_empty(*cand, "finishReason");
       if (!r.finish_raw.empty()) {
         r.finish = finish_from(r.finish_raw, calls > 0);
       }
@@ -958,7 +928,7 @@ class GeminiAdapter final : public Adapter {
       r.finish = ir::FinishReason::ContentFilter;
       r.finish_raw = std::move(blocked);
     }
-    if (const json::object* um = member_object(resp, "usageMetadata")) {
+    if (const json::object* um = object_at(resp, "usageMetadata")) {
       r.usage = usage_from(*um);
     }
     return r;
@@ -995,10 +965,10 @@ class GeminiAdapter final : public Adapter {
   // that text part); functionCall -> ToolCallPart with the signature; inlineData -> ImagePart.
   static void add_part(const json::object& part, const std::string& response_id, int& calls,
                        std::vector<ir::Part>& out) {
-    const std::string signature = member_string(part, "thoughtSignature");
-    if (const json::object* fc = member_object(part, "functionCall")) {
+    const std::string signature = string_or_empty(part, "thoughtSignature");
+    if (const json::object* fc = object_at(part, "functionCall")) {
       ir::ToolCallPart c;
-      c.name = member_string(*fc, "name");
+      c.name = string_or_empty(*fc, "name");
       c.id = call_id(*fc, response_id, calls++, c.name);
       const json::value* a = fc->if_contains("args");
       c.arguments = a != nullptr && a->is_object() ? to_text(*a) : "{}";
@@ -1006,14 +976,14 @@ class GeminiAdapter final : public Adapter {
       out.emplace_back(std::move(c));
       return;
     }
-    if (const json::object* blob = member_object(part, "inlineData")) {
+    if (const json::object* blob = object_at(part, "inlineData")) {
       ir::ImagePart img;
-      img.media_type = member_string(*blob, "mimeType");
-      img.data = member_string(*blob, "data");
+      img.media_type = string_or_empty(*blob, "mimeType");
+      img.data = string_or_empty(*blob, "data");
       out.emplace_back(std::move(img));
       return;
     }
-    const std::string text = member_string(part, "text");
+    const std::string text = string_or_empty(part, "text");
     if (member_true(part, "thought")) {
       if (!text.empty() || !signature.empty()) {
         out.emplace_back(ir::ReasoningPart{text, signature, {}});

@@ -10,6 +10,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "codec/json_util.h"
 #include "codec/sse.h"
 
 namespace sy::providers {
@@ -257,23 +258,12 @@ Result<json::value> encode_response_format(const ir::ResponseFormat& rf) {
 // ---------------------------------------------------------------------------------------------
 // Decode helpers (lenient: providers add fields, compatible servers omit some)
 
-const json::object* member_object(const json::object& o, std::string_view key) {
-  const auto it = o.find(key);
-  return it != o.end() && it->value().is_object() ? &it->value().get_object() : nullptr;
-}
+using codec::array_at;
+using codec::object_at;
+using codec::string_or_empty;
 
-const json::array* member_array(const json::object& o, std::string_view key) {
-  const auto it = o.find(key);
-  return it != o.end() && it->value().is_array() ? &it->value().get_array() : nullptr;
-}
-
-// A string member, or "" when absent, null or not a string.
-std::string member_string(const json::object& o, std::string_view key) {
-  const auto it = o.find(key);
-  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string())
-                                                  : std::string();
-}
-
+// Not codec::count_at: this one takes a possibly-null object and also accepts integral doubles
+// and negative counts (Boost's to_number), which compatible servers send.
 std::optional<std::int64_t> member_count(const json::object* o, std::string_view key) {
   if (o == nullptr) {
     return std::nullopt;
@@ -296,9 +286,9 @@ ir::Usage usage_from(const json::object& u) {
   ir::Usage usage;
   usage.input_tokens = member_count(&u, "prompt_tokens");
   usage.output_tokens = member_count(&u, "completion_tokens");
-  usage.cached_input_tokens = member_count(member_object(u, "prompt_tokens_details"),
+  usage.cached_input_tokens = member_count(object_at(u, "prompt_tokens_details"),
                                            "cached_tokens");
-  usage.reasoning_tokens = member_count(member_object(u, "completion_tokens_details"),
+  usage.reasoning_tokens = member_count(object_at(u, "completion_tokens_details"),
                                         "reasoning_tokens");
   const auto total = member_count(&u, "total_tokens");
   if (total && usage.input_tokens && usage.output_tokens && usage.reasoning_tokens &&
@@ -342,7 +332,7 @@ std::string content_text(const json::object& msg) {
   if (it->value().is_array()) {
     for (const auto& p : it->value().get_array()) {
       if (p.is_object()) {
-        text += member_string(p.get_object(), "text");
+        text += string_or_empty(p.get_object(), "text");
       }
     }
   }
@@ -352,8 +342,8 @@ std::string content_text(const json::object& msg) {
 // Reasoning text: "reasoning_content" (DeepSeek, vLLM, xAI) or "reasoning" (OpenRouter, newer
 // vLLM). OpenAI's own models do not return reasoning text on Chat Completions.
 std::string reasoning_text(const json::object& o) {
-  std::string text = member_string(o, "reasoning_content");
-  return text.empty() ? member_string(o, "reasoning") : text;
+  std::string text = string_or_empty(o, "reasoning_content");
+  return text.empty() ? string_or_empty(o, "reasoning") : text;
 }
 
 // The fields of an error reply. OpenAI: {"error":{"message","type","param","code"}}; Azure's
@@ -385,17 +375,17 @@ ErrorFields error_fields(const json::object& body) {
   const auto it = body.find("error");
   if (it != body.end() && it->value().is_object()) {
     const json::object& e = it->value().get_object();
-    f.message = member_string(e, "message");
-    f.type = member_string(e, "type");
+    f.message = string_or_empty(e, "message");
+    f.type = string_or_empty(e, "type");
     f.code = scalar_text(e, "code");
-    f.param = member_string(e, "param");
+    f.param = string_or_empty(e, "param");
     f.found = true;
   } else if (it != body.end() && it->value().is_string()) {
     f.message = std::string(it->value().get_string());
     f.found = true;
   } else if (body.contains("message")) {
-    f.message = member_string(body, "message");
-    f.type = member_string(body, "type");
+    f.message = string_or_empty(body, "message");
+    f.type = string_or_empty(body, "type");
     f.code = scalar_text(body, "code");
     f.found = true;
   }
@@ -550,11 +540,11 @@ class OpenAiStreamDecoder final : public StreamDecoder {
       started_ = true;
       ir::StreamEvent e;
       e.type = ir::StreamEvent::Type::Start;
-      e.id = member_string(chunk, "id");
-      e.model = member_string(chunk, "model");
+      e.id = string_or_empty(chunk, "id");
+      e.model = string_or_empty(chunk, "model");
       out.push_back(std::move(e));
     }
-    if (const json::array* choices = member_array(chunk, "choices")) {
+    if (const json::array* choices = array_at(chunk, "choices")) {
       for (const auto& c : *choices) {
         if (c.is_object()) {
           on_choice(c.get_object(), out);
@@ -563,7 +553,7 @@ class OpenAiStreamDecoder final : public StreamDecoder {
     }
     // With stream_options.include_usage the last chunk has "choices":[] and the usage; every
     // other chunk has "usage":null. Some compatible servers put it on the finish chunk.
-    if (const json::object* usage = member_object(chunk, "usage")) {
+    if (const json::object* usage = object_at(chunk, "usage")) {
       ir::StreamEvent e;
       e.type = ir::StreamEvent::Type::Usage;
       e.usage = usage_from(*usage);
@@ -577,7 +567,7 @@ class OpenAiStreamDecoder final : public StreamDecoder {
     if (member_count(&choice, "index").value_or(0) != 0) {
       return;
     }
-    if (const json::object* delta = member_object(choice, "delta")) {
+    if (const json::object* delta = object_at(choice, "delta")) {
       if (std::string text = reasoning_text(*delta); !text.empty()) {
         ir::StreamEvent e;
         e.type = ir::StreamEvent::Type::ReasoningDelta;
@@ -586,14 +576,14 @@ class OpenAiStreamDecoder final : public StreamDecoder {
       }
       for (const char* key : {"content", "refusal"}) {
         // A refusal is the model's answer text (see docs/providers.md).
-        if (std::string text = member_string(*delta, key); !text.empty()) {
+        if (std::string text = string_or_empty(*delta, key); !text.empty()) {
           ir::StreamEvent e;
           e.type = ir::StreamEvent::Type::TextDelta;
           e.text = std::move(text);
           out.push_back(std::move(e));
         }
       }
-      if (const json::array* calls = member_array(*delta, "tool_calls")) {
+      if (const json::array* calls = array_at(*delta, "tool_calls")) {
         for (const auto& call : *calls) {
           if (call.is_object()) {
             on_tool_call(call.get_object(), out);
@@ -615,8 +605,8 @@ class OpenAiStreamDecoder final : public StreamDecoder {
   // ones carry index and an arguments fragment. Provider indices need not start at 0 (Anthropic's
   // compat endpoint starts at 1): calls are numbered 0, 1, ... in order of appearance.
   void on_tool_call(const json::object& call, std::vector<ir::StreamEvent>& out) {
-    const std::string id = member_string(call, "id");
-    const json::object* fn = member_object(call, "function");
+    const std::string id = string_or_empty(call, "id");
+    const json::object* fn = object_at(call, "function");
     int index = -1;
     if (const auto provider_index = member_count(&call, "index")) {
       if (const auto it = by_provider_index_.find(*provider_index);
@@ -642,7 +632,7 @@ class OpenAiStreamDecoder final : public StreamDecoder {
     }
     last_index_ = index;
     if (fn != nullptr) {
-      if (std::string args = member_string(*fn, "arguments"); !args.empty()) {
+      if (std::string args = string_or_empty(*fn, "arguments"); !args.empty()) {
         ir::StreamEvent e;
         e.type = ir::StreamEvent::Type::ToolCallDelta;
         e.index = index;
@@ -661,7 +651,7 @@ class OpenAiStreamDecoder final : public StreamDecoder {
     e.type = ir::StreamEvent::Type::ToolCallStart;
     e.index = index;
     e.id = id;
-    e.name = fn != nullptr ? member_string(*fn, "name") : std::string();
+    e.name = fn != nullptr ? string_or_empty(*fn, "name") : std::string();
     out.push_back(std::move(e));
   }
 
@@ -850,15 +840,15 @@ Result<ir::ChatResponse> decode_openai_chat_body(std::string_view body) {
   if (const auto it = o.find("error"); it != o.end() && !it->value().is_null()) {
     return error_from(error_fields(o), 0);
   }
-  const json::array* choices = member_array(o, "choices");
+  const json::array* choices = array_at(o, "choices");
   if (choices == nullptr) {
     return malformed("reply has no choices array");
   }
   ir::ChatResponse resp;
-  resp.id = member_string(o, "id");
-  resp.model = member_string(o, "model");
+  resp.id = string_or_empty(o, "id");
+  resp.model = string_or_empty(o, "model");
   resp.created = member_count(&o, "created").value_or(0);
-  if (const json::object* usage = member_object(o, "usage")) {
+  if (const json::object* usage = object_at(o, "usage")) {
     resp.usage = usage_from(*usage);
   }
   const json::object* choice = nullptr;
@@ -871,7 +861,7 @@ Result<ir::ChatResponse> decode_openai_chat_body(std::string_view body) {
   if (choice == nullptr) {
     return resp;  // no answer (e.g. every choice filtered); usage still counts
   }
-  if (const json::object* msg = member_object(*choice, "message")) {
+  if (const json::object* msg = object_at(*choice, "message")) {
     if (std::string reasoning = reasoning_text(*msg); !reasoning.empty()) {
       resp.content.emplace_back(ir::ReasoningPart{std::move(reasoning), {}, {}});
     }
@@ -880,19 +870,19 @@ Result<ir::ChatResponse> decode_openai_chat_body(std::string_view body) {
     }
     // A refusal (structured outputs) is the model's answer text; other protocols have no
     // separate field for it, and dropping it would leave the client an empty answer.
-    if (std::string refusal = member_string(*msg, "refusal"); !refusal.empty()) {
+    if (std::string refusal = string_or_empty(*msg, "refusal"); !refusal.empty()) {
       resp.content.emplace_back(ir::TextPart{std::move(refusal)});
     }
-    if (const json::array* calls = member_array(*msg, "tool_calls")) {
+    if (const json::array* calls = array_at(*msg, "tool_calls")) {
       for (const auto& c : *calls) {
         if (!c.is_object()) {
           continue;
         }
         ir::ToolCallPart call;
-        call.id = member_string(c.get_object(), "id");
-        if (const json::object* fn = member_object(c.get_object(), "function")) {
-          call.name = member_string(*fn, "name");
-          call.arguments = member_string(*fn, "arguments");
+        call.id = string_or_empty(c.get_object(), "id");
+        if (const json::object* fn = object_at(c.get_object(), "function")) {
+          call.name = string_or_empty(*fn, "name");
+          call.arguments = string_or_empty(*fn, "arguments");
         }
         resp.content.emplace_back(std::move(call));
       }
