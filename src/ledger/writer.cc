@@ -38,6 +38,7 @@ void LedgerWriter::start() {
 }
 
 bool LedgerWriter::try_submit(UsageRecord&& record) {
+  bool wake = false;
   {
     const std::lock_guard lock(mu_);
     // After stop_and_drain() no thread empties the queue; accept (the next stop_and_drain()
@@ -49,12 +50,18 @@ bool LedgerWriter::try_submit(UsageRecord&& record) {
     }
     queue_.push_back(Entry{std::move(record), Clock::now()});
     ++stats_.submitted;
+    // The writer only needs waking when the queue starts (its flush window opens) or a batch
+    // is full; waking it for every record cost a futex wake and a context switch per request.
+    wake = queue_.size() == 1 || queue_.size() == options_.batch_size;
   }
-  wake_writer_.notify_one();
+  if (wake) {
+    wake_writer_.notify_one();
+  }
   return true;
 }
 
 void LedgerWriter::submit_blocking(UsageRecord record) {
+  bool wake = false;
   {
     std::unique_lock lock(mu_);
     space_.wait(lock, [&] {
@@ -62,8 +69,11 @@ void LedgerWriter::submit_blocking(UsageRecord record) {
     });
     queue_.push_back(Entry{std::move(record), Clock::now()});
     ++stats_.submitted;
+    wake = queue_.size() == 1 || queue_.size() == options_.batch_size;
   }
-  wake_writer_.notify_one();
+  if (wake) {
+    wake_writer_.notify_one();
+  }
 }
 
 bool LedgerWriter::flush(std::chrono::milliseconds timeout) {

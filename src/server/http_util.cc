@@ -62,6 +62,31 @@ net::awaitable<bool> write_response(beast::tcp_stream& stream, Response res,
   co_return !ec;
 }
 
+net::awaitable<bool> write_stream_head(beast::tcp_stream& stream, const Request& req,
+                                       const RequestContext& ctx, std::string_view content_type) {
+  http::response<http::empty_body> res{http::status::ok, req.version()};
+  res.set(http::field::server, "switchyard");
+  res.set(http::field::content_type, content_type);
+  res.set(http::field::cache_control, "no-cache");
+  add_common_headers(res, ctx);
+  res.keep_alive(ctx.keep_alive && req.keep_alive());
+  res.chunked(true);
+  std::string head;
+  head.reserve(320);
+  head.append(res.version() == 10 ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.1 200 OK\r\n");
+  for (const auto& field : res.base()) {
+    head.append(field.name_string());
+    head.append(": ");
+    head.append(field.value());
+    head.append("\r\n");
+  }
+  head.append("\r\n");
+  stream.expires_after(ctx.write_timeout);
+  auto [ec, n] = co_await net::async_write(stream, net::buffer(head), kTuple);
+  (void)n;
+  co_return !ec;
+}
+
 net::awaitable<bool> write_chunk(beast::tcp_stream& stream, std::string_view data,
                                  const RequestContext& ctx) {
   if (data.empty()) {

@@ -66,6 +66,11 @@ Response make_error_response(const Error& error, const Request& req, RequestCont
 net::awaitable<bool> write_response(beast::tcp_stream& stream, Response res,
                                     const RequestContext& ctx);
 
+// Writes the head of a 200 chunked event-stream response (common headers, no-cache). Returns
+// false when the client is gone.
+net::awaitable<bool> write_stream_head(beast::tcp_stream& stream, const Request& req,
+                                       const RequestContext& ctx, std::string_view content_type);
+
 // Writes one chunk of a chunked response ("<hex>\r\n<data>\r\n") in one call. Returns false
 // when the client is gone.
 net::awaitable<bool> write_chunk(beast::tcp_stream& stream, std::string_view data,

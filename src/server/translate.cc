@@ -20,19 +20,8 @@ net::awaitable<bool> pump_translated(beast::tcp_stream& client, Request& req, Re
                                      const inbound::Codec& codec, const providers::Adapter& adapter,
                                      const ir::ChatRequest& ir_req) {
   auto& rec = ctx.record;
-  http::response<http::empty_body> res{http::status::ok, req.version()};
-  res.set(http::field::server, "switchyard");
-  res.set(http::field::content_type, "text/event-stream; charset=utf-8");
-  res.set(http::field::cache_control, "no-cache");
-  add_common_headers(res, ctx);
-  res.keep_alive(ctx.keep_alive && req.keep_alive());
-  res.chunked(true);
   rec.status = 200;
-  http::response_serializer<http::empty_body> sr{res};
-  client.expires_after(ctx.write_timeout);
-  auto [hec, hn] = co_await http::async_write_header(client, sr, kTuple);
-  (void)hn;
-  if (hec) {
+  if (!co_await write_stream_head(client, req, ctx, "text/event-stream; charset=utf-8")) {
     rec.client_aborted = true;
     abort.abort();
     co_return false;
