@@ -27,6 +27,7 @@
 #include "ledger/store.h"
 #include "policy/keys.h"
 #include "reports/report_cli.h"
+#include "server/probe.h"
 #include "server/snapshot.h"
 #include "server/worker.h"
 
@@ -141,6 +142,8 @@ int serve(const std::string& path, unsigned workers_override) {
         std::random_device{}() ^ (0x9E3779B97F4A7C15ull * (i + 1))));
     workers.back()->listen(std::move(acceptors[i]));
   }
+  // Active health probes (routes with probe.interval) run on the first worker.
+  sy::server::start_probes(*workers.front());
 
   // Block the shutdown signals in every thread; the main thread waits for them.
   net::io_context main_ioc(1);

@@ -224,7 +224,7 @@ class SqliteStore final : public Store {
     const std::string_view c = sql::kColumns[i];
     return c == "request_id" || c == "tenant" || c == "key_id" || c == "route" ||
            c == "inbound" || c == "provider" || c == "model" || c == "tier" ||
-           c == "error_class" || c == "price_version";
+           c == "error_class" || c == "price_version" || c == "attempt_details";
   }
   static std::string repeat(std::string_view s, std::size_t n) {
     std::string out;

@@ -107,6 +107,10 @@ std::vector<std::string> migration(Dialect dialect, int version) {
           ", revoked_ms BIGINT NOT NULL)",  // 0 = active
           "CREATE INDEX IF NOT EXISTS virtual_keys_tenant ON virtual_keys (tenant)",
       };
+    case 3:
+      // Every upstream attempt of a request (provider, model, tier, status, latency, error,
+      // canary) as a JSON array: which partners were tried, and failed, for each request.
+      return {"ALTER TABLE usage_records ADD COLUMN attempt_details TEXT NOT NULL DEFAULT '[]'"};
     default:
       return {};
   }
@@ -156,6 +160,7 @@ std::vector<std::optional<std::string>> row_params(const UsageRecord& r, Dialect
   p.emplace_back(opt_int(r.cost_micros));
   p.emplace_back(r.price_version);
   p.emplace_back(boolean(r.stream));
+  p.emplace_back(r.attempt_details.empty() ? std::string("[]") : r.attempt_details);
   return p;
 }
 

@@ -19,7 +19,7 @@ enum class Dialect { Sqlite, Postgres };
 // The schema version this build writes. migrate() applies every migration above the stored
 // version, each in its own transaction together with its schema_version row.
 // 1: usage_records. 2: virtual_keys (policy's virtual API keys, stored as salted hashes).
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // The statements of migration `version` (1..kSchemaVersion) in `dialect`.
 std::vector<std::string> migration(Dialect dialect, int version);
@@ -30,7 +30,8 @@ inline constexpr std::string_view kColumns[] = {
     "route",       "inbound",     "provider",     "model",         "tier",
     "canary",      "attempts",    "status",       "error_class",   "latency_ms",
     "ttft_ms",     "input_tokens", "output_tokens", "cached_input_tokens",
-    "cache_write_tokens", "reasoning_tokens", "cost_micros", "price_version", "stream"};
+    "cache_write_tokens", "reasoning_tokens", "cost_micros", "price_version", "stream",
+    "attempt_details"};
 inline constexpr std::size_t kColumnCount = std::size(kColumns);
 
 // "ts_ms, day, ..." for an INSERT.

@@ -33,6 +33,9 @@ struct UsageRecord {
   std::optional<Micros> cost_micros;  // nullopt when the model has no price or usage is unknown
   std::string price_version;          // the price table the cost came from
   bool stream = false;
+  // Every upstream attempt, as a JSON array of {provider, model, tier, status, latency_ms,
+  // error?, canary?} (the same shape as the access log's attempt_details).
+  std::string attempt_details = "[]";
 };
 
 }  // namespace sy::ledger

@@ -77,6 +77,32 @@ std::string format_usd(std::int64_t micros) {
   return fmt::format("{}{}.{:06}", negative ? "-" : "", v / 1'000'000, v % 1'000'000);
 }
 
+std::string render_attempts(const std::vector<AttemptLog>& attempts) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < attempts.size(); ++i) {
+    const auto& a = attempts[i];
+    out += i ? ",{" : "{";
+    out += "\"provider\":";
+    append_quoted(out, a.provider);
+    out += ",\"model\":";
+    append_quoted(out, a.model);
+    out += ",\"tier\":";
+    append_quoted(out, a.tier);
+    fmt::format_to(std::back_inserter(out), ",\"status\":{},\"latency_ms\":{:.3f}", a.status,
+                   a.latency_ms);
+    if (!a.error.empty()) {
+      out += ",\"error\":";
+      append_quoted(out, a.error);
+    }
+    if (a.canary) {
+      out += ",\"canary\":true";
+    }
+    out += "}";
+  }
+  out += "]";
+  return out;
+}
+
 std::string render_access_record(const AccessRecord& r) {
   std::string out;
   out.reserve(512);
@@ -121,28 +147,8 @@ std::string render_access_record(const AccessRecord& r) {
     out += ",\"canary\":true";
   }
   if (!r.attempt_log.empty()) {
-    out += ",\"attempt_details\":[";
-    for (std::size_t i = 0; i < r.attempt_log.size(); ++i) {
-      const auto& a = r.attempt_log[i];
-      out += i ? ",{" : "{";
-      out += "\"provider\":";
-      append_quoted(out, a.provider);
-      out += ",\"model\":";
-      append_quoted(out, a.model);
-      out += ",\"tier\":";
-      append_quoted(out, a.tier);
-      fmt::format_to(std::back_inserter(out), ",\"status\":{},\"latency_ms\":{:.3f}", a.status,
-                     a.latency_ms);
-      if (!a.error.empty()) {
-        out += ",\"error\":";
-        append_quoted(out, a.error);
-      }
-      if (a.canary) {
-        out += ",\"canary\":true";
-      }
-      out += "}";
-    }
-    out += "]";
+    out += ",\"attempt_details\":";
+    out += render_attempts(r.attempt_log);
   }
   out += "}\n";
   return out;

@@ -47,6 +47,9 @@ struct AccessRecord {
 // "0.000123": integer micro-dollars as a USD decimal with 6 places (no floating point).
 std::string format_usd(std::int64_t micros);
 
+// The attempts as a JSON array (the access log's and the ledger's attempt_details).
+std::string render_attempts(const std::vector<AttemptLog>& attempts);
+
 // Renders the record as one JSON object line (with trailing '\n').
 std::string render_access_record(const AccessRecord& record);
 

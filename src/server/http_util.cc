@@ -192,6 +192,7 @@ ledger::UsageRecord usage_record(const RequestContext& ctx) {
   u.cost_micros = r.cost_micros;
   u.price_version = r.price_version;
   u.stream = r.stream;
+  u.attempt_details = render_attempts(r.attempt_log);
   return u;
 }
 

@@ -13,6 +13,7 @@
 
 #include "ledger/pg_store.h"
 #include "ledger/pricing.h"
+#include "ledger/sql_db.h"
 #include "ledger/sqlite_store.h"
 #include "ledger/store.h"
 #include "ledger/store_sql.h"
@@ -345,6 +346,32 @@ TEST(OpenStore, SqliteCreatesParentDirectoriesAndUsesWal) {
                                 "journal_mode = 'wal'"),
             1);
   remove_sqlite(path);
+}
+
+}  // namespace
+}  // namespace sy::ledger
+
+namespace sy::ledger {
+namespace {
+
+// Issue #5 asks for a record per request and per attempt: every attempt travels with its
+// request as a JSON array, and survives the round trip through both databases unchanged.
+TYPED_TEST(StoreTest, AttemptDetailsAreStoredWithTheRecord) {
+  UsageRecord r = record(1'700'000'000'000, "a", "secondary", "p2", "m2", 200, {}, std::nullopt);
+  r.request_id = "req_attempts";
+  r.attempts = 2;
+  r.attempt_details =
+      R"([{"provider":"p1","model":"m1","tier":"core","status":503,"latency_ms":1.5,)"
+      R"("error":"upstream_error"},{"provider":"p2","model":"m2","tier":"secondary",)"
+      R"("status":200,"latency_ms":3.25}])";
+  ASSERT_TRUE(this->store_->append({r}).has_value());
+  auto db = open_sql_db(this->url_);
+  auto rows = db->query("SELECT attempt_details FROM usage_records WHERE request_id = $1",
+                        {std::optional<std::string>("req_attempts")});
+  ASSERT_TRUE(rows.has_value()) << rows.error().public_message;
+  ASSERT_EQ(rows->size(), 1u);
+  ASSERT_TRUE((*rows)[0][0].has_value());
+  EXPECT_EQ(*(*rows)[0][0], r.attempt_details);
 }
 
 }  // namespace
