@@ -15,6 +15,9 @@ namespace sy::codec {
 // json_quote, integers in decimal, and doubles in their shortest round-trip form via
 // std::to_chars ("0.7", "1e-07", "1e+21", "-0", "2"; Boost.JSON 1.81 would write "7E-1").
 // Non-finite doubles, which parsed JSON cannot hold, are written as null.
+// Appends the UTF-8 encoding of code point `cp` (callers pass valid scalar values).
+void append_utf8(std::string& out, std::uint32_t cp);
+
 void write_json(std::string& out, const boost::json::value& v);
 
 // write_json into a fresh string.

@@ -1,5 +1,7 @@
 #include "policy/redact.h"
 
+#include "codec/json_util.h"
+
 #include <algorithm>
 #include <variant>
 
@@ -636,23 +638,6 @@ void find_phones(std::string_view s, std::vector<Found>& out) {
 // ---------------------------------------------------------------------------------------------
 // JSON string decoding and encoding (for tool call arguments).
 
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 std::optional<std::uint32_t> hex4(std::string_view s, std::size_t at) {
   if (at + 4 > s.size()) {
@@ -723,7 +708,7 @@ std::optional<std::size_t> decode_json_string(std::string_view s, std::size_t op
         if (v >= 0xD800 && v <= 0xDFFF) {
           v = 0xFFFD;  // a lone surrogate cannot be UTF-8
         }
-        append_utf8(out, v);
+        codec::append_utf8(out, v);
         break;
       }
       default:
