@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -19,12 +20,8 @@ constexpr std::string_view kOpenAiDefaultBaseUrl = "https://api.openai.com/v1";
 constexpr std::string_view kAnthropicDefaultBaseUrl = "https://api.anthropic.com";
 constexpr std::string_view kGeminiDefaultBaseUrl = "https://generativelanguage.googleapis.com";
 
-// Keys kept for features that are designed but not built yet: accepted with a warning, so that
-// a file written for a later version still starts.
-constexpr std::string_view kReservedTopLevel[] = {"tenants"};
-
 const std::vector<std::string_view> kTopLevelKeys = {"server",  "storage", "providers", "routes",
-                                                     "catalog", "tenants", "admin"};
+                                                     "catalog", "tenants", "admin",   "keys"};
 const std::vector<std::string_view> kServerKeys = {
     "listen",       "workers",         "max_body_bytes", "max_header_bytes",
     "idle_timeout", "request_timeout", "drain_timeout"};
@@ -41,7 +38,7 @@ const std::vector<std::string_view> kSimulatorKeys = {
     "fail_rate", "fail_status", "reset_rate", "reset_after_chunks"};
 const std::vector<std::string_view> kRouteKeys = {
     "name",    "target",  "core",     "secondary", "fallback",
-    "canary",  "retries", "timeouts", "health",    "retry_budget", "probe"};
+    "canary",  "retries", "timeouts", "health",    "retry_budget", "probe", "limits"};
 const std::vector<std::string_view> kTargetKeys = {"target", "weight"};
 const std::vector<std::string_view> kTimeoutKeys = {"connect", "first_byte", "idle", "total"};
 const std::vector<std::string_view> kHealthKeys = {"consecutive_failures", "error_rate",
@@ -49,7 +46,19 @@ const std::vector<std::string_view> kHealthKeys = {"consecutive_failures", "erro
                                                    "base_ejection",        "max_ejection"};
 const std::vector<std::string_view> kRetryBudgetKeys = {"ratio", "min_per_second", "window"};
 const std::vector<std::string_view> kProbeKeys = {"interval"};
-const std::vector<std::string_view> kAdminKeys = {"token"};
+const std::vector<std::string_view> kAdminKeys = {"token", "listen"};
+const std::vector<std::string_view> kKeysKeys = {"refresh_interval"};
+const std::vector<std::string_view> kTenantKeys = {"name",   "limits",     "key_limits",
+                                                   "budget", "key_budget", "policy"};
+const std::vector<std::string_view> kLimitKeys = {"rpm", "tpm", "concurrency"};
+const std::vector<std::string_view> kBudgetKeys = {"usd_per_day", "usd_per_month"};
+const std::vector<std::string_view> kPolicyKeys = {
+    "providers",          "deny_providers", "allow",        "deny",
+    "max_provider_share", "enforce",        "share_window", "redact"};
+// The PII kinds of policy/redact.h, as the configuration writes them.
+const std::vector<std::string_view> kRedactKinds = {"email", "phone", "card",
+                                                    "iban",  "ipv4",  "ssn"};
+constexpr std::string_view kAdminTokenVar = "SWITCHYARD_ADMIN_TOKEN";
 const std::vector<std::string_view> kCatalogKeys = {"target", "capabilities", "price",
                                                     "price_version"};
 const std::vector<std::string_view> kPriceKeys = {"input", "output", "cached_input",
@@ -70,6 +79,22 @@ constexpr std::uint64_t kMaxRetries = 10;
 constexpr std::uint64_t kMaxWorkers = 256;
 constexpr std::uint64_t kMaxCount = 1'000'000'000;
 constexpr double kMaxRetriesPerSecond = 1'000'000;
+constexpr std::uint64_t kMaxTokensPerMinute = 1'000'000'000'000;
+
+// Tenant names as policy/keys.h accepts them: 1..64 of [A-Za-z0-9._-].
+bool is_tenant_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+// 127.0.0.0/8, ::1 and "localhost".
+bool is_loopback_host(std::string_view host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
 
 std::vector<std::string_view> union_of(const std::vector<std::string_view>& a,
                                        const std::vector<std::string_view>& b) {
@@ -186,11 +211,6 @@ class ConfigLoader {
   LoadResult load(const YAML::Node& root) {
     Config config;
     MapReader top(reader_, root, "", kTopLevelKeys);
-    for (const std::string_view reserved : kReservedTopLevel) {
-      if (top.has(reserved)) {
-        reader_.warning(std::string(reserved), "not supported yet; ignored");
-      }
-    }
     if (const auto node = top.get("server")) {
       load_server(*node, config.server);
     }
@@ -209,6 +229,20 @@ class ConfigLoader {
     if (const auto node = top.get("admin")) {
       load_admin(*node, config.admin);
     }
+    if (config.admin.token.empty() && !top.has("admin")) {
+      // No admin section: the token may come from the environment alone.
+      if (const auto token = env_(kAdminTokenVar); token && !token->empty()) {
+        config.admin.token = *token;
+      }
+    }
+    if (const auto node = top.get("keys")) {
+      MapReader m(reader_, *node, "keys", kKeysKeys);
+      m.read_duration("refresh_interval", config.keys.refresh_interval, false);
+    }
+    if (const auto node = top.get("tenants")) {
+      load_tenants(*node, config);
+    }
+    check_open_mode(config);
     return finish(std::move(config));
   }
 
@@ -708,8 +742,199 @@ class ConfigLoader {
       MapReader p(reader_, *probe, m.path("probe"), kProbeKeys);
       p.read_duration("interval", route.probe_interval, true);
     }
+    if (const auto limits = m.get("limits")) {
+      load_limits(*limits, m.path("limits"), route.limits);
+    }
     warn_if_all_disabled(route, path, config);
     return true;
+  }
+
+  void load_limits(const YAML::Node& node, const std::string& path, RateLimits& limits) {
+    MapReader m(reader_, node, path, kLimitKeys);
+    m.read_int("rpm", limits.rpm, 1, kMaxCount);
+    m.read_int("tpm", limits.tpm, 1, kMaxTokensPerMinute);
+    m.read_int("concurrency", limits.concurrency, 1, kMaxCount);
+  }
+
+  // budget: {usd_per_day: 50, usd_per_month: 1000}: exact decimals, like prices.
+  void load_budget(const YAML::Node& node, const std::string& path, Budget& budget) {
+    MapReader m(reader_, node, path, kBudgetKeys);
+    const auto read = [&](std::string_view key, std::int64_t& out) {
+      const auto value = m.get(key);
+      if (!value) {
+        return;
+      }
+      const std::optional<std::string> text = reader_.text(*value, m.path(key));
+      if (!text) {
+        return;
+      }
+      const Parsed<std::int64_t> micros = parse_decimal_micros(*text);
+      if (!micros.ok()) {
+        reader_.error(m.path(key), micros.error);
+      } else if (micros.value == 0) {
+        reader_.error(m.path(key), "must be more than 0 (leave it out for no budget)");
+      } else {
+        out = micros.value;
+      }
+    };
+    read("usd_per_day", budget.usd_per_day);
+    read("usd_per_month", budget.usd_per_month);
+  }
+
+  // A list of names (providers, PII kinds); each must be in `known` when that is given.
+  std::vector<std::string> load_name_list(const YAML::Node& node, const std::string& path,
+                                          const std::vector<std::string_view>& known,
+                                          std::string_view what) {
+    std::vector<std::string> out;
+    if (!reader_.is_list(node, path)) {
+      return out;
+    }
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const std::string item_path = index_path(path, i);
+      const std::optional<std::string> name = reader_.text(node[i], item_path);
+      if (!name) {
+        continue;
+      }
+      if (!known.empty() && !contains(known, *name)) {
+        const std::string suggestion = closest_key(*name, known);
+        reader_.error(item_path, "unknown " + std::string(what) + " \"" + *name + "\" (" +
+                                     (suggestion.empty() ? "known: " + join_views(known)
+                                                         : "did you mean \"" + suggestion + "\"?") +
+                                     ")");
+        continue;
+      }
+      if (std::find(out.begin(), out.end(), *name) != out.end()) {
+        reader_.error(item_path, "duplicate " + std::string(what) + " \"" + *name + "\"");
+        continue;
+      }
+      out.push_back(*name);
+    }
+    return out;
+  }
+
+  // allow/deny: {region: [eu], retention: none}: attribute -> one value or a list of values.
+  std::map<std::string, std::vector<std::string>> load_attribute_filter(const YAML::Node& node,
+                                                                        const std::string& path) {
+    std::map<std::string, std::vector<std::string>> out;
+    MapReader m(reader_, node, path, {});
+    for (const auto& [attr, value] : m.entries()) {
+      const std::string attr_path = join_path(path, attr);
+      std::vector<std::string> values;
+      if (value.IsScalar()) {
+        if (auto text = reader_.text(value, attr_path)) {
+          values.push_back(std::move(*text));
+        }
+      } else {
+        values = load_name_list(value, attr_path, {}, "value");
+      }
+      if (values.empty()) {
+        reader_.error(attr_path, "expected a value or a non-empty list of values");
+        continue;
+      }
+      out[attr] = std::move(values);
+    }
+    return out;
+  }
+
+  void load_policy(const YAML::Node& node, const std::string& path, const Config& config,
+                   DataPolicy& policy) {
+    MapReader m(reader_, node, path, kPolicyKeys);
+    std::vector<std::string_view> provider_names;
+    for (const auto& p : config.providers) {
+      provider_names.push_back(p.name);
+    }
+    if (const auto list = m.get("providers")) {
+      policy.providers = load_name_list(*list, m.path("providers"), provider_names, "provider");
+      if (policy.providers.empty()) {
+        reader_.error(m.path("providers"),
+                      "must name at least one provider (leave it out to allow every provider)");
+      }
+    }
+    if (const auto list = m.get("deny_providers")) {
+      policy.deny_providers =
+          load_name_list(*list, m.path("deny_providers"), provider_names, "provider");
+    }
+    if (const auto allow = m.get("allow")) {
+      policy.allow = load_attribute_filter(*allow, m.path("allow"));
+    }
+    if (const auto deny = m.get("deny")) {
+      policy.deny = load_attribute_filter(*deny, m.path("deny"));
+    }
+    if (m.has("max_provider_share")) {
+      double share = 0;
+      m.read_fraction("max_provider_share", share, 1.0, true);
+      if (share <= 0.0) {
+        reader_.error(m.path("max_provider_share"), "must be more than 0 and at most 1");
+      } else {
+        policy.max_provider_share = share;
+      }
+    }
+    m.read_bool("enforce", policy.enforce);
+    if (policy.enforce && !policy.max_provider_share) {
+      reader_.error(m.path("enforce"), "needs max_provider_share");
+    }
+    m.read_duration("share_window", policy.share_window, false);
+    if (const auto list = m.get("redact")) {
+      policy.redact = load_name_list(*list, m.path("redact"), kRedactKinds, "PII kind");
+    }
+  }
+
+  // tenants: [{name, limits, key_limits, budget, key_budget, policy}].
+  void load_tenants(const YAML::Node& node, Config& config) {
+    if (!reader_.is_list(node, "tenants")) {
+      return;
+    }
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const std::string path = index_path("tenants", i);
+      const YAML::Node item = node[i];
+      if (!item.IsMap()) {
+        reader_.error(path, "expected a map, got " + node_kind(item));
+        continue;
+      }
+      MapReader m(reader_, item, path, kTenantKeys);
+      TenantConfig tenant;
+      m.read_text("name", tenant.name);
+      if (!m.has("name")) {
+        reader_.error(m.path("name"), "required");
+      } else if (!is_tenant_name(tenant.name)) {
+        reader_.error(m.path("name"), "expected 1..64 of A-Z a-z 0-9 . _ -, got \"" +
+                                          tenant.name + "\"");
+      } else if (config.find_tenant(tenant.name) != nullptr) {
+        reader_.error(m.path("name"), "duplicate tenant \"" + tenant.name + "\"");
+      }
+      if (const auto limits = m.get("limits")) {
+        load_limits(*limits, m.path("limits"), tenant.limits);
+      }
+      if (const auto limits = m.get("key_limits")) {
+        load_limits(*limits, m.path("key_limits"), tenant.key_limits);
+      }
+      if (const auto budget = m.get("budget")) {
+        load_budget(*budget, m.path("budget"), tenant.budget);
+      }
+      if (const auto budget = m.get("key_budget")) {
+        load_budget(*budget, m.path("key_budget"), tenant.key_budget);
+      }
+      tenant.policy.name = tenant.name;
+      if (const auto policy = m.get("policy")) {
+        load_policy(*policy, m.path("policy"), config, tenant.policy);
+      }
+      config.tenants.push_back(std::move(tenant));
+    }
+    if (config.tenants.empty()) {
+      reader_.warning("tenants", "empty: the gateway runs open (no keys)");
+    }
+  }
+
+  // Without tenants nobody needs a key: that is only safe where nobody else can connect.
+  void check_open_mode(const Config& config) {
+    if (config.multi_tenant() || is_loopback_host(config.server.host)) {
+      return;
+    }
+    reader_.error("server.listen",
+                  "\"" + config.server.listen +
+                      "\" is not a loopback address; without tenants the gateway runs open "
+                      "(no keys) and only listens on 127.0.0.1 or ::1 (configure tenants, or "
+                      "listen on loopback)");
   }
 
   void load_health(const YAML::Node& node, const std::string& path, HealthSettings& health) {
@@ -749,7 +974,23 @@ class ConfigLoader {
   // unset (or expands to "") turns the admin API off with one warning instead of failing.
   void load_admin(const YAML::Node& node, AdminConfig& admin) {
     MapReader m(reader_, node, "admin", kAdminKeys);
+    if (const auto listen = m.get("listen")) {
+      if (const auto text = reader_.text(*listen, m.path("listen"))) {
+        const Parsed<ListenAddress> addr = parse_listen(*text);
+        if (addr.ok()) {
+          admin.listen = *text;
+          admin.host = addr.value.host;
+          admin.port = addr.value.port;
+        } else {
+          reader_.error(m.path("listen"), addr.error);
+        }
+      }
+    }
     if (!m.has("token")) {
+      if (const auto env_token = env_(kAdminTokenVar); env_token && !env_token->empty()) {
+        admin.token = *env_token;
+        return;
+      }
       if (node.IsMap() || node.IsNull()) {
         reader_.warning("admin", "disabled: no token");
       }

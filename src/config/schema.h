@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sy::config {
@@ -125,6 +126,52 @@ struct RetryBudgetSettings {
   Duration window{10'000};
 };
 
+// Rate limits of one scope (a tenant, each of its keys, a route); 0 = no limit of that kind.
+struct RateLimits {
+  std::uint64_t rpm = 0;          // requests per minute
+  std::uint64_t tpm = 0;          // tokens per minute (reserved before, settled after)
+  std::uint64_t concurrency = 0;  // requests in flight
+  bool any() const { return rpm || tpm || concurrency; }
+  friend bool operator==(const RateLimits&, const RateLimits&) = default;
+};
+
+// Spend ceilings in micro-dollars (calendar day and month, UTC); 0 = no budget of that kind.
+struct Budget {
+  std::int64_t usd_per_day = 0;    // micro-dollars
+  std::int64_t usd_per_month = 0;  // micro-dollars
+  bool any() const { return usd_per_day || usd_per_month; }
+  friend bool operator==(const Budget&, const Budget&) = default;
+};
+
+// Where a tenant's data may go. A target is permitted when its provider
+//   - is in `providers` (when that list is set) and not in `deny_providers`,
+//   - has, for every attribute in `allow`, one of the listed values (a provider without the
+//     attribute is not permitted), and
+//   - has, for no attribute in `deny`, one of the listed values.
+struct DataPolicy {
+  std::string name;  // "<tenant>" in messages: "policy of tenant research"
+  std::vector<std::string> providers;
+  std::vector<std::string> deny_providers;
+  std::map<std::string, std::vector<std::string>> allow;
+  std::map<std::string, std::vector<std::string>> deny;
+  std::optional<double> max_provider_share;  // (0, 1]: exposure target, reported
+  bool enforce = false;                      // prefer other targets once over the share
+  Duration share_window{3'600'000};          // trailing window the share is measured over
+  std::vector<std::string> redact;           // PII kinds: email, phone, card, iban, ipv4, ssn
+  bool restricts_targets() const {
+    return !providers.empty() || !deny_providers.empty() || !allow.empty() || !deny.empty();
+  }
+};
+
+struct TenantConfig {
+  std::string name;
+  RateLimits limits;      // the tenant as a whole
+  RateLimits key_limits;  // each of its virtual keys
+  Budget budget;          // the tenant as a whole
+  Budget key_budget;      // each of its virtual keys
+  DataPolicy policy;
+};
+
 struct RouteConfig {
   std::string name;  // what clients send as "model"
   std::vector<TargetRef> core;
@@ -136,12 +183,24 @@ struct RouteConfig {
   HealthSettings health;
   RetryBudgetSettings retry_budget;
   Duration probe_interval{0};  // active health probes; 0 = off
+  RateLimits limits;           // for the route as a whole, across every tenant
 };
 
 // The admin API (metrics, health, drills). Off unless a token is configured.
 struct AdminConfig {
-  std::string token;  // after ${VAR} expansion; never logged
+  std::string token;  // after ${VAR} expansion (or SWITCHYARD_ADMIN_TOKEN); never logged
+  // A separate listener for /admin/* and /metrics ("" = the main listener serves them).
+  std::string listen;
+  std::string host;
+  std::uint16_t port = 0;
   bool enabled() const { return !token.empty(); }
+  bool separate() const { return !listen.empty(); }
+};
+
+// Virtual keys: how often the gateway re-reads the key table (keys created or revoked by the
+// CLI in another process take effect within this interval; the admin API's take effect at once).
+struct KeysConfig {
+  Duration refresh_interval{5'000};
 };
 
 struct Config {
@@ -151,6 +210,18 @@ struct Config {
   std::vector<RouteConfig> routes;        // in file order
   std::vector<CatalogEntry> catalog;
   AdminConfig admin;
+  std::vector<TenantConfig> tenants;  // empty = open mode (loopback only, no keys)
+  KeysConfig keys;
+
+  bool multi_tenant() const { return !tenants.empty(); }
+  const TenantConfig* find_tenant(std::string_view name) const {
+    for (const auto& t : tenants) {
+      if (t.name == name) {
+        return &t;
+      }
+    }
+    return nullptr;
+  }
 
   const ProviderConfig* find_provider(const std::string& name) const {
     for (const auto& p : providers) {

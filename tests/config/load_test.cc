@@ -480,12 +480,101 @@ TEST(LoadConfig, NoDidYouMeanForFarOffKeys) {
                           "\"secondary\", \"fallback\""));
 }
 
-TEST(LoadConfig, ReservedTopLevelKeysWarnAndAreIgnored) {
-  const LoadResult r = load_config_file(fixture("reserved.yaml"), kNoEnv);
-  EXPECT_THAT(texts(r.errors), IsEmpty());
-  EXPECT_THAT(texts(r.warnings), ElementsAre("tenants: not supported yet; ignored"));
-  EXPECT_TRUE(r.config);
-  EXPECT_FALSE(r.config->admin.enabled());  // no admin section: admin API off, no warning
+TEST(LoadConfig, TenantsWithLimitsBudgetsAndPolicies) {
+  const LoadResult r = load_config_file(fixture("tenants.yaml"), kNoEnv);
+  ASSERT_THAT(texts(r.errors), IsEmpty());
+  EXPECT_THAT(texts(r.warnings), IsEmpty());
+  const Config& c = *r.config;
+  EXPECT_TRUE(c.multi_tenant());
+  ASSERT_EQ(c.tenants.size(), 2u);
+  const TenantConfig& t = c.tenants[0];
+  EXPECT_EQ(t.name, "research");
+  EXPECT_EQ(t.limits, (RateLimits{600, 200000, 20}));
+  EXPECT_EQ(t.key_limits, (RateLimits{60, 0, 0}));
+  EXPECT_EQ(t.budget, (Budget{50'000'000, 1'000'250'000}));
+  EXPECT_EQ(t.key_budget, (Budget{5'000'000, 0}));
+  EXPECT_EQ(t.policy.name, "research");
+  EXPECT_THAT(t.policy.allow.at("region"), ElementsAre("eu"));
+  EXPECT_THAT(t.policy.allow.at("retention"), ElementsAre("none"));
+  EXPECT_THAT(t.policy.deny.at("trains_on_data"), ElementsAre("true"));
+  EXPECT_THAT(t.policy.deny_providers, ElementsAre("openai"));
+  EXPECT_TRUE(t.policy.providers.empty());
+  EXPECT_EQ(t.policy.max_provider_share, 0.8);
+  EXPECT_TRUE(t.policy.enforce);
+  EXPECT_EQ(t.policy.share_window, Duration(600'000));
+  EXPECT_THAT(t.policy.redact, ElementsAre("email", "phone", "card"));
+  EXPECT_TRUE(t.policy.restricts_targets());
+  EXPECT_THAT(c.tenants[1].policy.providers, ElementsAre("sim", "openai"));
+  EXPECT_FALSE(c.tenants[1].budget.any());
+  EXPECT_FALSE(c.tenants[1].limits.any());
+  EXPECT_EQ(c.routes[0].limits, (RateLimits{1000, 0, 50}));
+  EXPECT_EQ(c.keys.refresh_interval, Duration(2'000));
+  EXPECT_EQ(c.find_tenant("web"), &c.tenants[1]);
+  EXPECT_EQ(c.find_tenant("nope"), nullptr);
+}
+
+TEST(LoadConfig, TenantErrorsNameTheirPath) {
+  const std::string base =
+      "providers: {sim: {type: simulator}}\nroutes: [{name: chat, target: sim/s}]\n";
+  EXPECT_THAT(errors_of(base + "tenants: [{name: a}, {name: a}, {name: 'b c'}, {limits: {}}]"),
+              ElementsAre("tenants[1].name: duplicate tenant \"a\"",
+                          "tenants[2].name: expected 1..64 of A-Z a-z 0-9 . _ -, got \"b c\"",
+                          "tenants[3].name: required"));
+  EXPECT_THAT(
+      errors_of(base + "tenants: [{name: a, policy: {providers: [sm], redact: [emial, fax]}}]"),
+      ElementsAre("tenants[0].policy.providers[0]: unknown provider \"sm\" (did you mean "
+                  "\"sim\"?)",
+                  "tenants[0].policy.providers: must name at least one provider (leave it out "
+                  "to allow every provider)",
+                  "tenants[0].policy.redact[0]: unknown PII kind \"emial\" (did you mean "
+                  "\"email\"?)",
+                  "tenants[0].policy.redact[1]: unknown PII kind \"fax\" (known: email, "
+                  "phone, card, iban, ipv4, ssn)"));
+  EXPECT_THAT(errors_of(base + "tenants: [{name: a, policy: {enforce: true}}]"),
+              ElementsAre("tenants[0].policy.enforce: needs max_provider_share"));
+  EXPECT_THAT(errors_of(base + "tenants: [{name: a, policy: {max_provider_share: 0}}]"),
+              ElementsAre("tenants[0].policy.max_provider_share: must be more than 0 and at "
+                          "most 1"));
+  EXPECT_THAT(errors_of(base + "tenants: [{name: a, budget: {usd_per_day: 0, usd_per_month: "
+                               "-1}, limits: {rpm: 0, tpm: x}}]"),
+              ElementsAre("tenants[0].limits.rpm: must be an integer 1..1000000000, got \"0\"",
+                          "tenants[0].limits.tpm: must be an integer 1..1000000000000, got \"x\"",
+                          "tenants[0].budget.usd_per_day: must be more than 0 (leave it out for "
+                          "no budget)",
+                          "tenants[0].budget.usd_per_month: expected a decimal number such as "
+                          "2.50 (at most 6 decimals), got \"-1\""));
+  EXPECT_THAT(errors_of(base + "tenants: [{name: a, policy: {allow: {region: []}}}]"),
+              ElementsAre("tenants[0].policy.allow.region: expected a value or a non-empty list "
+                          "of values"));
+}
+
+TEST(LoadConfig, OpenModeOnlyOnLoopback) {
+  const std::string routes =
+      "providers: {sim: {type: simulator}}\nroutes: [{name: chat, target: sim/s}]\n";
+  EXPECT_THAT(errors_of("server: {listen: '0.0.0.0:8080'}\n" + routes),
+              ElementsAre("server.listen: \"0.0.0.0:8080\" is not a loopback address; without "
+                          "tenants the gateway runs open (no keys) and only listens on 127.0.0.1 "
+                          "or ::1 (configure tenants, or listen on loopback)"));
+  EXPECT_THAT(errors_of("server: {listen: '[::1]:8080'}\n" + routes), IsEmpty());
+  EXPECT_THAT(errors_of("server: {listen: '127.0.0.1:8080'}\n" + routes), IsEmpty());
+  EXPECT_THAT(errors_of("server: {listen: '0.0.0.0:8080'}\n" + routes + "tenants: [{name: a}]"),
+              IsEmpty());
+}
+
+TEST(LoadConfig, AdminTokenFromTheEnvironmentAndASeparateListener) {
+  const LoadResult env_only =
+      load_config_string("routes: []", env_of({{"SWITCHYARD_ADMIN_TOKEN", "t0k"}}));
+  ASSERT_TRUE(env_only.config);
+  EXPECT_EQ(env_only.config->admin.token, "t0k");
+  EXPECT_FALSE(env_only.config->admin.separate());
+  const LoadResult listen = load_config_string("admin: {listen: '127.0.0.1:9901'}",
+                                               env_of({{"SWITCHYARD_ADMIN_TOKEN", "t0k"}}));
+  ASSERT_THAT(texts(listen.errors), IsEmpty());
+  EXPECT_EQ(listen.config->admin.token, "t0k");
+  EXPECT_TRUE(listen.config->admin.separate());
+  EXPECT_EQ(listen.config->admin.port, 9901);
+  EXPECT_THAT(errors_of("admin: {token: x, listen: nope}"),
+              ElementsAre(testing::StartsWith("admin.listen: ")));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -600,8 +689,8 @@ TEST(Admin, TokenFromTheFileOrTheEnvironment) {
 
 TEST(Admin, BadAdminSectionsAreErrorsAndTheTokenIsNeverQuoted) {
   EXPECT_THAT(errors_of("admin: {token: ''}"), ElementsAre("admin.token: must not be empty"));
-  EXPECT_THAT(errors_of("admin: {listen: '127.0.0.1:9000'}"),
-              ElementsAre("admin.listen: unknown key"));
+  EXPECT_THAT(errors_of("admin: {lisen: '127.0.0.1:9000'}"),
+              ElementsAre("admin.lisen: unknown key (did you mean \"listen\"?)"));
   EXPECT_THAT(errors_of("admin: [a]"), ElementsAre("admin: expected a map, got a list"));
   const LoadResult r =
       load_config_string("admin: {token: '${T}'}", env_of({{"T", "top\nsecret"}}));
@@ -654,11 +743,11 @@ TEST(LoadConfig, EnvExpansionInAnyScalar) {
   const LoadResult set =
       load_config_file(fixture("env.yaml"), env_of({{"PORT", "1"},
                                                     {"LOCAL_KEY", "k"},
-                                                    {"HOST", "0.0.0.0"},
+                                                    {"HOST", "127.0.0.2"},
                                                     {"LOCAL_URL", "https://x.example/v1"},
                                                     {"TEAM", "ml"}}));
   ASSERT_THAT(texts(set.errors), IsEmpty());
-  EXPECT_EQ(set.config->server.host, "0.0.0.0");
+  EXPECT_EQ(set.config->server.host, "127.0.0.2");
   EXPECT_EQ(set.config->providers[0].base_url, "https://x.example/v1");
   EXPECT_EQ(set.config->providers[0].headers.at("X-Template"), "${NOT_EXPANDED} and ml");
 }
