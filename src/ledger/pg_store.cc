@@ -19,7 +19,7 @@ using sql::store_error;
 // before migrating, so two replicas starting together never race on the schema.
 constexpr std::string_view kMigrationLock = "6005915438457242962";
 
-// 24 columns x 1000 rows stays far below PostgreSQL's 65535 parameters per statement.
+// 26 columns x 1000 rows stays far below PostgreSQL's 65535 parameters per statement.
 constexpr std::size_t kRowsPerInsert = 1000;
 
 struct ConnFinish {

@@ -12,8 +12,9 @@
 
 namespace sy::ledger {
 
-// A grouping dimension for aggregates.
-enum class Dim { Tenant, Provider, Model, Route, Day, Tier };
+// A grouping dimension for aggregates. Key is the record's virtual key id ("" for requests
+// made without one).
+enum class Dim { Tenant, Provider, Model, Route, Day, Tier, Key };
 
 struct Filter {
   std::int64_t since_ms = 0;                 // inclusive

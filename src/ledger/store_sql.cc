@@ -26,6 +26,8 @@ std::string_view dim_column(Dim dim) {
       return "day";
     case Dim::Tier:
       return "tier";
+    case Dim::Key:
+      return "key_id";
   }
   return "tenant";
 }
@@ -111,6 +113,10 @@ std::vector<std::string> migration(Dialect dialect, int version) {
       // Every upstream attempt of a request (provider, model, tier, status, latency, error,
       // canary) as a JSON array: which partners were tried, and failed, for each request.
       return {"ALTER TABLE usage_records ADD COLUMN attempt_details TEXT NOT NULL DEFAULT '[]'"};
+    case 4:
+      // How many PII replacements (policy/redact.h) the request got before it left the
+      // gateway. Records written before version 4 were never redacted: 0.
+      return {"ALTER TABLE usage_records ADD COLUMN redactions BIGINT NOT NULL DEFAULT 0"};
     default:
       return {};
   }
@@ -161,6 +167,7 @@ std::vector<std::optional<std::string>> row_params(const UsageRecord& r, Dialect
   p.emplace_back(r.price_version);
   p.emplace_back(boolean(r.stream));
   p.emplace_back(r.attempt_details.empty() ? std::string("[]") : r.attempt_details);
+  p.emplace_back(std::to_string(r.redactions));
   return p;
 }
 

@@ -19,7 +19,8 @@ enum class Dialect { Sqlite, Postgres };
 // The schema version this build writes. migrate() applies every migration above the stored
 // version, each in its own transaction together with its schema_version row.
 // 1: usage_records. 2: virtual_keys (policy's virtual API keys, stored as salted hashes).
-inline constexpr int kSchemaVersion = 3;
+// 3: usage_records.attempt_details. 4: usage_records.redactions.
+inline constexpr int kSchemaVersion = 4;
 
 // The statements of migration `version` (1..kSchemaVersion) in `dialect`.
 std::vector<std::string> migration(Dialect dialect, int version);
@@ -31,7 +32,7 @@ inline constexpr std::string_view kColumns[] = {
     "canary",      "attempts",    "status",       "error_class",   "latency_ms",
     "ttft_ms",     "input_tokens", "output_tokens", "cached_input_tokens",
     "cache_write_tokens", "reasoning_tokens", "cost_micros", "price_version", "stream",
-    "attempt_details"};
+    "attempt_details", "redactions"};
 inline constexpr std::size_t kColumnCount = std::size(kColumns);
 
 // "ts_ms, day, ..." for an INSERT.

@@ -36,6 +36,9 @@ struct UsageRecord {
   // Every upstream attempt, as a JSON array of {provider, model, tier, status, latency_ms,
   // error?, canary?} (the same shape as the access log's attempt_details).
   std::string attempt_details = "[]";
+  // PII replacements (policy/redact.h) made in the request before it left the gateway; 0 when
+  // the tenant's policy redacts nothing or nothing matched.
+  std::int64_t redactions = 0;
 };
 
 }  // namespace sy::ledger

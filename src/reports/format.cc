@@ -331,13 +331,15 @@ std::string_view dim_name(ledger::Dim dim) {
       return "day";
     case ledger::Dim::Tier:
       return "tier";
+    case ledger::Dim::Key:
+      return "key";
   }
   return "?";
 }
 
 std::optional<ledger::Dim> parse_dim(std::string_view name) {
   for (auto d : {ledger::Dim::Tenant, ledger::Dim::Provider, ledger::Dim::Model,
-                 ledger::Dim::Route, ledger::Dim::Day, ledger::Dim::Tier}) {
+                 ledger::Dim::Route, ledger::Dim::Day, ledger::Dim::Tier, ledger::Dim::Key}) {
     if (dim_name(d) == name) {
       return d;
     }
@@ -366,7 +368,7 @@ Result<std::vector<ledger::Dim>> parse_group_by(std::string_view text) {
     if (!dim) {
       return make_error(ErrorKind::InvalidRequest,
                         "unknown group-by dimension \"" + std::string(part) +
-                            "\" (expected tenant, provider, model, route, day or tier)",
+                            "\" (expected tenant, provider, model, route, day, tier or key)",
                         "invalid_group_by", "group_by");
     }
     if (std::find(out.begin(), out.end(), *dim) != out.end()) {

@@ -36,7 +36,7 @@ enum class DateBound { Start, End };
 // space instead of "T" accepted) -> epoch milliseconds; nullopt when malformed.
 std::optional<std::int64_t> parse_time(std::string_view text, DateBound bound);
 
-// Grouping dimensions by name: tenant, provider, model, route, day, tier.
+// Grouping dimensions by name: tenant, provider, model, route, day, tier, key (virtual key id).
 std::string_view dim_name(ledger::Dim dim);
 std::optional<ledger::Dim> parse_dim(std::string_view name);
 // "tenant,provider" -> {Tenant, Provider}; "" -> {}. Unknown or repeated names are an error.

@@ -127,6 +127,8 @@ class FakeStore : public ledger::Store {
         return reports::format_day(r.ts_ms);
       case ledger::Dim::Tier:
         return r.tier;
+      case ledger::Dim::Key:
+        return r.key_id;
     }
     return {};
   }

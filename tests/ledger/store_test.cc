@@ -30,6 +30,8 @@ constexpr std::int64_t kBase = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
 constexpr std::int64_t kHour = 3'600'000;
 
 struct SqliteBackend {
+  static constexpr sql::Dialect kDialect = sql::Dialect::Sqlite;
+  static constexpr std::string_view kFalse = "0";
   std::string path;
   std::string setup() {
     path = temp_sqlite_path();
@@ -42,6 +44,8 @@ struct SqliteBackend {
 };
 
 struct PostgresBackend {
+  static constexpr sql::Dialect kDialect = sql::Dialect::Postgres;
+  static constexpr std::string_view kFalse = "false";
   std::string base;
   std::string schema;
   std::string url;
@@ -372,6 +376,138 @@ TYPED_TEST(StoreTest, AttemptDetailsAreStoredWithTheRecord) {
   ASSERT_EQ(rows->size(), 1u);
   ASSERT_TRUE((*rows)[0][0].has_value());
   EXPECT_EQ(*(*rows)[0][0], r.attempt_details);
+}
+
+// Virtual keys: records grouped by key id alone ("" = no key) and within their tenant.
+std::vector<UsageRecord> keyed_sample() {
+  std::vector<UsageRecord> out = {
+      record(kBase, "a", "core", "p1", "m1", 200, usage(10, 1), 100),
+      record(kBase + 1, "a", "core", "p1", "m1", 200, usage(20, 2), 200),
+      record(kBase + 2, "a", "core", "p1", "m1", 500, {}, std::nullopt, "upstream_error"),
+      record(kBase + 3, "a", "core", "p1", "m1", 200, usage(30, 3), 300),
+      record(kBase + 4, "b", "core", "p1", "m1", 200, usage(40, 4), 400),
+      record(kBase + 5, "b", "core", "p1", "m1", 200, usage(50, 5), 500),
+  };
+  out[0].key_id = "key_a1";
+  out[1].key_id = "key_a1";
+  out[2].key_id = "key_a2";
+  // out[3]: tenant a without a key
+  out[4].key_id = "key_b1";
+  out[5].key_id = "key_a1";  // the same key id under another tenant stays apart below
+  return out;
+}
+
+TYPED_TEST(StoreTest, AggregateByKey) {
+  ASSERT_TRUE(this->store_->append(keyed_sample()));
+  const auto rows = this->store_->aggregate({}, {Dim::Key}).value();
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_THAT(rows[0].keys, ElementsAre(""));
+  EXPECT_EQ(rows[0].requests, 1);
+  EXPECT_EQ(rows[0].cost_micros, 300);
+  EXPECT_THAT(rows[1].keys, ElementsAre("key_a1"));
+  EXPECT_EQ(rows[1].requests, 3);
+  EXPECT_EQ(rows[1].input_tokens, 80);
+  EXPECT_EQ(rows[1].cost_micros, 800);
+  EXPECT_THAT(rows[2].keys, ElementsAre("key_a2"));
+  EXPECT_EQ(rows[2].requests, 1);
+  EXPECT_EQ(rows[2].errors, 1);
+  EXPECT_EQ(rows[2].cost_micros, 0);
+  EXPECT_EQ(rows[2].unpriced, 1);
+  EXPECT_THAT(rows[3].keys, ElementsAre("key_b1"));
+  EXPECT_EQ(rows[3].cost_micros, 400);
+
+  // The time filter applies as for every dimension.
+  const auto late = this->store_->aggregate({kBase + 3, INT64_MAX}, {Dim::Key}).value();
+  ASSERT_EQ(late.size(), 3u);
+  EXPECT_THAT(late[1].keys, ElementsAre("key_a1"));
+  EXPECT_EQ(late[1].requests, 1);
+  EXPECT_EQ(late[1].cost_micros, 500);
+}
+
+TYPED_TEST(StoreTest, AggregateByTenantAndKey) {
+  ASSERT_TRUE(this->store_->append(keyed_sample()));
+  const auto rows = this->store_->aggregate({}, {Dim::Tenant, Dim::Key}).value();
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_THAT(rows[0].keys, ElementsAre("a", ""));
+  EXPECT_EQ(rows[0].cost_micros, 300);
+  EXPECT_THAT(rows[1].keys, ElementsAre("a", "key_a1"));
+  EXPECT_EQ(rows[1].requests, 2);
+  EXPECT_EQ(rows[1].cost_micros, 300);
+  EXPECT_THAT(rows[2].keys, ElementsAre("a", "key_a2"));
+  EXPECT_EQ(rows[2].errors, 1);
+  EXPECT_THAT(rows[3].keys, ElementsAre("b", "key_a1"));
+  EXPECT_EQ(rows[3].cost_micros, 500);
+  EXPECT_THAT(rows[4].keys, ElementsAre("b", "key_b1"));
+  EXPECT_EQ(rows[4].cost_micros, 400);
+
+  // Key with Day, as the budget tracker asks for it.
+  const auto by_day = this->store_->aggregate({}, {Dim::Tenant, Dim::Key, Dim::Day}).value();
+  ASSERT_EQ(by_day.size(), 5u);
+  EXPECT_THAT(by_day[1].keys, ElementsAre("a", "key_a1", "2023-11-14"));
+}
+
+TYPED_TEST(StoreTest, RedactionsAreStoredWithTheRecord) {
+  UsageRecord redacted = record(kBase, "a", "core", "p1", "m1", 200, usage(1, 1), 1);
+  redacted.request_id = "req_redacted";
+  redacted.redactions = 7;
+  UsageRecord clean = record(kBase + 1, "a", "core", "p1", "m1", 200, usage(1, 1), 1);
+  clean.request_id = "req_clean";  // redactions left at its default, 0
+  ASSERT_TRUE(this->store_->append({redacted, clean}));
+  auto db = open_sql_db(this->url_);
+  auto rows = db->query("SELECT request_id, redactions FROM usage_records ORDER BY ts_ms", {});
+  ASSERT_TRUE(rows.has_value()) << rows.error().detail;
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0][0], std::optional<std::string>("req_redacted"));
+  EXPECT_EQ((*rows)[0][1], std::optional<std::string>("7"));
+  EXPECT_EQ((*rows)[1][0], std::optional<std::string>("req_clean"));
+  EXPECT_EQ((*rows)[1][1], std::optional<std::string>("0"));
+  EXPECT_EQ(this->backend_.scalar("SELECT SUM(redactions) FROM usage_records"), 7);
+}
+
+// A ledger written by a version-3 build (attempt_details, no redactions) is migrated in place:
+// its rows stay, with redactions = 0, and new records carry their count.
+TYPED_TEST(StoreTest, MigrationFromVersion3KeepsRowsAndAddsRedactions) {
+  this->store_.reset();
+  auto& b = this->backend_;
+  b.exec("DROP TABLE usage_records");
+  b.exec("DROP TABLE virtual_keys");
+  b.exec("DROP TABLE schema_version");
+  b.exec("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)");
+  for (int version = 1; version <= 3; ++version) {
+    for (const std::string& statement : sql::migration(TypeParam::kDialect, version)) {
+      b.exec(statement);
+    }
+    b.exec("INSERT INTO schema_version (version, applied_ms) VALUES (" + std::to_string(version) +
+           ", 0)");
+  }
+  const std::string f(TypeParam::kFalse);
+  for (int i = 0; i < 3; ++i) {
+    b.exec(
+        "INSERT INTO usage_records (ts_ms, day, request_id, tenant, key_id, route, inbound, "
+        "provider, model, tier, canary, attempts, status, error_class, latency_ms, input_tokens, "
+        "output_tokens, cost_micros, price_version, stream, attempt_details) VALUES (" +
+        std::to_string(kBase + i) + ", " + std::to_string(kBase / 86'400'000) + ", 'old-" +
+        std::to_string(i) + "', 'a', 'key_old', 'chat', 'openai-chat', 'p1', 'm1', 'core', " +
+        f + ", 1, 200, '', 10.0, 5, 6, " + std::to_string(100 + i) + ", 'v', " + f + ", '[]')");
+  }
+  ASSERT_EQ(b.scalar("SELECT MAX(version) FROM schema_version"), 3);
+
+  this->store_ = open_store(this->url_);  // migrates 3 -> 4
+  EXPECT_EQ(b.scalar("SELECT MAX(version) FROM schema_version"), 4);
+  EXPECT_EQ(b.scalar("SELECT COUNT(*) FROM schema_version"), 4);
+  EXPECT_EQ(this->store_->count({}).value(), 3);
+  EXPECT_EQ(b.scalar("SELECT COUNT(*) FROM usage_records WHERE redactions = 0"), 3);
+  const auto rows = this->store_->aggregate({}, {Dim::Tenant, Dim::Key}).value();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_THAT(rows[0].keys, ElementsAre("a", "key_old"));
+  EXPECT_EQ(rows[0].cost_micros, 303);
+  EXPECT_EQ(rows[0].input_tokens, 15);
+
+  UsageRecord fresh = record(kBase + 10, "a", "core", "p1", "m1", 200, usage(1, 1), 1);
+  fresh.redactions = 2;
+  ASSERT_TRUE(this->store_->append({fresh}));
+  EXPECT_EQ(b.scalar("SELECT SUM(redactions) FROM usage_records"), 2);
+  EXPECT_EQ(this->store_->count({}).value(), 4);
 }
 
 }  // namespace
