@@ -281,29 +281,21 @@ Error unauthorized(std::string detail) {
   return e;
 }
 
-Result<KeyInfo> verify(KeyStore& store, std::string_view presented, std::int64_t now_ms) {
-  const auto parsed = parse_key(presented);
-  if (!parsed) {
-    return unauthorized("malformed key");
-  }
-  auto found = store.find_by_id(parsed->key_id);
-  if (!found) {
-    return found.error();  // a store failure is ours (500), not the client's
-  }
+Result<KeyInfo> check_record(const KeyRecord* record, const ParsedKey& parsed,
+                             std::int64_t now_ms) {
   // An unknown id still costs one HMAC and one comparison, so that it takes as long as a
   // known id with a wrong secret.
   static const std::string kDummySalt(kSaltBytes, '\0');
   static const std::string kDummyHash(kHashBytes, '\0');
-  const KeyRecord* record = found->has_value() ? &**found : nullptr;
   const std::string& salt = record != nullptr ? record->salt : kDummySalt;
   const std::string& stored = record != nullptr && record->hash.size() == kHashBytes
                                   ? record->hash
                                   : kDummyHash;
-  const std::string computed = hash_secret(salt, parsed->secret);
+  const std::string computed = hash_secret(salt, parsed.secret);
   const bool equal = computed.size() == kHashBytes &&
                      CRYPTO_memcmp(computed.data(), stored.data(), kHashBytes) == 0;
   if (record == nullptr) {
-    return unauthorized("unknown key id " + std::string(parsed->key_id));
+    return unauthorized("unknown key id " + std::string(parsed.key_id));
   }
   if (!equal || record->hash.size() != kHashBytes) {
     return unauthorized("wrong secret for key id " + record->key_id);
@@ -315,6 +307,18 @@ Result<KeyInfo> verify(KeyStore& store, std::string_view presented, std::int64_t
     return unauthorized("expired key id " + record->key_id);
   }
   return KeyInfo{record->key_id, record->tenant, record->name, record->expires_ms};
+}
+
+Result<KeyInfo> verify(KeyStore& store, std::string_view presented, std::int64_t now_ms) {
+  const auto parsed = parse_key(presented);
+  if (!parsed) {
+    return unauthorized("malformed key");
+  }
+  auto found = store.find_by_id(parsed->key_id);
+  if (!found) {
+    return found.error();  // a store failure is ours (500), not the client's
+  }
+  return check_record(found->has_value() ? &**found : nullptr, *parsed, now_ms);
 }
 
 std::optional<std::string_view> presented_key(std::string_view authorization,

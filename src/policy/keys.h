@@ -138,6 +138,12 @@ Result<CreatedKey> create_key(KeyStore& store, std::string_view tenant, std::str
 // hash comparison is constant-time (CRYPTO_memcmp). A store failure is Internal.
 Result<KeyInfo> verify(KeyStore& store, std::string_view presented, std::int64_t now_ms);
 
+// The check behind verify() and KeyCache::verify(), once the record of `parsed.key_id` has
+// been looked up: `record` is that record, or nullptr for an unknown id (which still costs one
+// HMAC and one constant-time comparison). Refusals are unauthorized(detail), as for verify().
+Result<KeyInfo> check_record(const KeyRecord* record, const ParsedKey& parsed,
+                             std::int64_t now_ms);
+
 // The one refusal every verify() failure returns.
 Error unauthorized(std::string detail);
 
