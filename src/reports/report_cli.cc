@@ -160,6 +160,11 @@ ReportContext report_context(const config::Config& config, std::int64_t now_ms) 
     context.providers[p.name] = focus_provider_for_type(
         p.name, p.type, region != p.attributes.end() ? region->second : p.region);
   }
+  for (const auto& t : config.tenants) {
+    if (t.policy.max_provider_share) {
+      context.max_provider_share[t.name] = *t.policy.max_provider_share;
+    }
+  }
   return context;
 }
 

@@ -34,8 +34,9 @@ struct ReportContext {
   std::map<std::string, double> max_provider_share;    // tenant -> target
 };
 
-// What a configuration contributes to reports: its route tiers, its providers' FOCUS names.
-// (max_provider_share targets come from the tenants' policies once the config has tenants.)
+// What a configuration contributes to reports: its route tiers, its providers' FOCUS names and
+// each tenant's max_provider_share target (tenants[].policy; a tenant without one is absent).
+// The report compares every share to the target, whether or not the tenant enforces it.
 ReportContext report_context(const config::Config& config, std::int64_t now_ms);
 
 // The window the options select: [since, until). Bare dates are whole UTC days (--until

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <map>
+#include <string>
 
 #include "fakes/fake_store.h"
 #include "reports/sample_ledger.h"
@@ -95,6 +97,53 @@ TEST(ReportCliTest, ExposureAndFocus) {
   EXPECT_EQ(csv->rfind("BillingAccountId,", 0), 0u);
   f.kind = "forecast";
   EXPECT_FALSE(render(f));
+}
+
+// The exposure report's targets come from the tenants' policies in the configuration.
+TEST(ReportCliTest, TargetsFromTenantPolicies) {
+  config::Config cfg;
+  config::TenantConfig research;
+  research.name = "research";
+  research.policy.max_provider_share = 0.4;  // its top request share is 0.5: over
+  config::TenantConfig def;
+  def.name = "default";  // no target: never flagged
+  config::TenantConfig eval;
+  eval.name = "eval";
+  eval.policy.max_provider_share = 0.9;
+  eval.policy.enforce = true;
+  cfg.tenants = {research, def, eval};
+
+  const ReportContext c = report_context(cfg, testing::sample_now());
+  EXPECT_EQ(c.max_provider_share,
+            (std::map<std::string, double>{{"eval", 0.9}, {"research", 0.4}}));
+
+  testing::FakeStore store(testing::sample_ledger());
+  ReportArgs a;
+  a.kind = "exposure";
+  a.since = "2025-03-01";
+  a.format = "json";
+  auto json = render_report(store, a, c);
+  ASSERT_TRUE(json);
+  const boost::json::value parsed = boost::json::parse(*json);
+  const auto& tenants = parsed.as_object().at("tenants").as_array();
+  ASSERT_EQ(tenants.size(), 2u);  // tenants with traffic in the window
+  const auto& d = tenants[0].as_object();
+  EXPECT_EQ(d.at("tenant"), "default");
+  EXPECT_TRUE(d.at("max_provider_share").is_null());
+  EXPECT_EQ(d.at("over_target"), false);
+  const auto& r = tenants[1].as_object();
+  EXPECT_EQ(r.at("tenant"), "research");
+  EXPECT_EQ(r.at("max_provider_share").to_number<double>(), 0.4);
+  EXPECT_EQ(r.at("over_target"), true);
+
+  // At 0.7 neither its request share (0.5) nor its spend share (0.6) is above the target.
+  cfg.tenants[0].policy.max_provider_share = 0.7;
+  json = render_report(store, a, report_context(cfg, testing::sample_now()));
+  ASSERT_TRUE(json);
+  const boost::json::value parsed2 = boost::json::parse(*json);
+  const auto& r2 = parsed2.as_object().at("tenants").as_array()[1].as_object();
+  EXPECT_EQ(r2.at("max_provider_share").to_number<double>(), 0.7);
+  EXPECT_EQ(r2.at("over_target"), false);
 }
 
 }  // namespace
