@@ -142,6 +142,18 @@ int serve(const std::string& path, unsigned workers_override) {
         std::random_device{}() ^ (0x9E3779B97F4A7C15ull * (i + 1))));
     workers.back()->listen(std::move(acceptors[i]));
   }
+  // The admin API's own address (admin.listen), served by the first worker.
+  if (config->admin.separate()) {
+    tcp::acceptor admin(*iocs.front());
+    const tcp::endpoint admin_ep(net::ip::make_address(config->admin.host), config->admin.port);
+    admin.open(admin_ep.protocol());
+    admin.set_option(tcp::acceptor::reuse_address(true));
+    admin.bind(admin_ep);
+    admin.listen(net::socket_base::max_listen_connections);
+    const auto at = admin.local_endpoint();
+    workers.front()->listen_admin(std::move(admin));
+    spdlog::info("admin API listening on {}:{}", at.address().to_string(), at.port());
+  }
   // Active health probes (routes with probe.interval) run on the first worker.
   sy::server::start_probes(*workers.front());
 
@@ -276,7 +288,7 @@ int run_report(ReportCommand& report) {
       config, std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::system_clock::now().time_since_epoch())
                   .count());
-  // max_provider_share targets come from the tenants' policies once the config has tenants.
+  // The exposure report's max_provider_share targets come from the tenants' policies.
   if (auto checked = sy::reports::check_report_args(report.args, context.now_ms); !checked) {
     std::cerr << "report: " << checked.error().public_message << "\n";
     return 2;
@@ -389,6 +401,18 @@ int run_keys(KeysCommand& keys) {
   };
 
   if (*keys.create) {
+    if (!loaded.config->find_tenant(keys.tenant)) {
+      std::string known;
+      for (const auto& t : loaded.config->tenants) {
+        known += (known.empty() ? "" : ", ") + t.name;
+      }
+      std::cerr << "keys: tenant \"" << keys.tenant << "\" is not configured in "
+                << keys.config_path << " ("
+                << (known.empty() ? std::string("no tenants: the gateway runs open")
+                                  : "configured: " + known)
+                << "); a key for it would be refused\n";
+      return 2;
+    }
     auto expires = sy::policy::parse_expiry(keys.expires, now);
     if (!expires) {
       return fail(expires.error());

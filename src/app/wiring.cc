@@ -4,6 +4,8 @@
 #include <stdexcept>
 
 #include "ledger/store.h"
+#include "policy/keys.h"
+#include <spdlog/spdlog.h>
 
 #include "auth/api_key.h"
 #include "upstream/base_url.h"
@@ -111,6 +113,61 @@ std::shared_ptr<server::Runtime> make_runtime(std::shared_ptr<const config::Conf
     rt->ledger = std::make_unique<ledger::LedgerWriter>(ledger::open_store(config->storage.ledger),
                                                         options);
     rt->ledger->start();
+  }
+  if (config->multi_tenant()) {
+    // Keys are checked against an in-memory copy of the key table, re-read every
+    // keys.refresh_interval (keys made by the CLI in another process appear within it).
+    rt->key_store = policy::open_key_store(config->storage.ledger);
+    rt->key_cache_store = policy::open_key_store(config->storage.ledger);
+    rt->keys = std::make_unique<policy::KeyCache>(*rt->key_cache_store);
+    if (auto loaded = rt->keys->refresh(); !loaded) {
+      throw std::runtime_error("keys: " + loaded.error().public_message + " (" +
+                               loaded.error().detail + ")");
+    }
+    rt->keys->start(config->keys.refresh_interval);
+    // Budgets survive a restart: today's and this month's spend come from the ledger.
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    auto store = ledger::open_store(config->storage.ledger);
+    if (auto loaded = rt->spend.load(*store, now_ms); !loaded) {
+      throw std::runtime_error("budgets: " + loaded.error().public_message);
+    }
+    // Exposure shares over each enforcing tenant's window start from the ledger too.
+    for (const auto& t : config->tenants) {
+      const auto& pol = t.policy;
+      if (!pol.max_provider_share) {
+        continue;
+      }
+      rt->shares.set_window(t.name, pol.share_window);
+      // In slices, each primed at its middle, so that old requests age out of the window when
+      // they would have, not all at once a full window after start-up.
+      constexpr std::int64_t kSlices = 12;
+      const std::int64_t window = pol.share_window.count();
+      for (std::int64_t i = 0; i < kSlices; ++i) {
+        ledger::Filter filter;
+        filter.since_ms = now_ms - window + window * i / kSlices;
+        filter.until_ms = now_ms - window + window * (i + 1) / kSlices;
+        auto rows = store->aggregate(filter, {ledger::Dim::Tenant, ledger::Dim::Provider});
+        if (!rows) {
+          throw std::runtime_error("exposure: " + rows.error().public_message);
+        }
+        const auto mid = (filter.since_ms + filter.until_ms) / 2;
+        for (const auto& row : *rows) {
+          if (row.keys.size() == 2 && row.keys[0] == t.name && !row.keys[1].empty() &&
+              row.requests > 0) {
+            rt->shares.prime(t.name, row.keys[1], row.requests,
+                             policy::TimePoint(std::chrono::milliseconds(mid)));
+          }
+        }
+      }
+    }
+    spdlog::info("tenants: {} configured, {} virtual key(s) loaded", config->tenants.size(),
+                 rt->keys->size());
+  } else {
+    spdlog::warn("no tenants configured: running open (no virtual keys, every request is tenant "
+                 "\"default\"); allowed only because {} is a loopback address",
+                 config->server.host);
   }
   return rt;
 }

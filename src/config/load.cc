@@ -927,6 +927,11 @@ class ConfigLoader {
 
   // Without tenants nobody needs a key: that is only safe where nobody else can connect.
   void check_open_mode(const Config& config) {
+    if (config.multi_tenant() && !config.storage.ledger_enabled()) {
+      reader_.error("storage.ledger",
+                    "must not be \"off\" with tenants: virtual keys and budgets live in the "
+                    "ledger's database");
+    }
     if (config.multi_tenant() || is_loopback_host(config.server.host)) {
       return;
     }

@@ -204,4 +204,21 @@ Decision RateLimiter::check_and_reserve(std::span<const Scope> scopes,
   return d;
 }
 
+ScopeUsage RateLimiter::usage(const Scope& scope, TimePoint now) const {
+  std::string base = "rl:";
+  base.append(scope_kind_name(scope.kind)).append(":").append(scope.id).append(":");
+  ScopeUsage u;
+  if (scope.limits.rpm > 0) {
+    u.rpm = store_.peek({base + "rpm", ChargeKind::Rate, 0, scope.limits.rpm, window_}, now);
+  }
+  if (scope.limits.tpm > 0) {
+    u.tpm = store_.peek({base + "tpm", ChargeKind::Rate, 0, scope.limits.tpm, window_}, now);
+  }
+  if (scope.limits.concurrency > 0) {
+    u.concurrency = store_.peek(
+        {base + "concurrency", ChargeKind::Concurrency, 0, scope.limits.concurrency, window_}, now);
+  }
+  return u;
+}
+
 }  // namespace sy::policy

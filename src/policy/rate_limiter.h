@@ -106,6 +106,13 @@ struct Decision {
 // "250ms", "1s", "1.5s", "6m0s", "1h2m3s": the duration format of OpenAI's reset headers.
 std::string format_reset(Millis d);
 
+// Where one scope stands now (the admin API): one state per limited kind.
+struct ScopeUsage {
+  std::optional<ChargeState> rpm;          // remaining requests, reset
+  std::optional<ChargeState> tpm;          // remaining tokens, reset
+  std::optional<ChargeState> concurrency;  // remaining slots
+};
+
 class RateLimiter {
  public:
   // `store` must outlive the limiter and every reservation it hands out.
@@ -119,6 +126,9 @@ class RateLimiter {
   // Retry-After for a refused concurrency limit: a slot frees when some request ends, which
   // cannot be predicted; this is the hint given.
   static constexpr Millis kConcurrencyRetry{1'000};
+
+  // The scope's counters as they stand, without charging anything.
+  ScopeUsage usage(const Scope& scope, TimePoint now) const;
 
  private:
   CounterStore& store_;

@@ -113,6 +113,10 @@ std::string render_access_record(const AccessRecord& r) {
   if (!r.inbound.empty()) {
     put_str(out, "inbound", r.inbound);
   }
+  put_str(out, "tenant", r.tenant);
+  if (!r.key_id.empty()) {
+    put_str(out, "key_id", r.key_id);
+  }
   put_str(out, "method", r.method);
   put_str(out, "path", r.path);
   put_str(out, "route", r.route);
@@ -145,6 +149,9 @@ std::string render_access_record(const AccessRecord& r) {
   }
   if (r.canary) {
     out += ",\"canary\":true";
+  }
+  if (r.redactions > 0) {
+    fmt::format_to(std::back_inserter(out), ",\"redactions\":{}", r.redactions);
   }
   if (!r.attempt_log.empty()) {
     out += ",\"attempt_details\":";

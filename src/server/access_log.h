@@ -23,6 +23,9 @@ struct AttemptLog {
 
 struct AccessRecord {
   std::string request_id;
+  std::string tenant = "default";
+  std::string key_id;    // virtual key id ("" in open mode)
+  std::int64_t redactions = 0;  // PII values replaced before the request left the gateway
   std::string inbound;  // client protocol: openai-chat | anthropic-messages
   std::string method;
   std::string path;

@@ -13,6 +13,7 @@
 #include "config/values.h"
 #include "ledger/store.h"
 #include "reports/report_cli.h"
+#include "server/admin_tenants.h"
 
 namespace sy::server {
 
@@ -293,6 +294,44 @@ net::awaitable<bool> metrics(Worker& worker, beast::tcp_stream& stream, Request&
   co_return ok && keep;  // scrapes are not access-logged, like health probes
 }
 
+// Plain function: picks the tenancy endpoint and runs it (admin_tenants.h).
+Result<AdminReply> tenancy_call(Worker& worker, const Request& req, std::string_view path) {
+  Runtime& rt = worker.runtime();
+  const auto method = req.method();
+  constexpr std::string_view kKeys = "/admin/v1/keys";
+  constexpr std::string_view kTenants = "/admin/v1/tenants";
+  if (path == kKeys && method == http::verb::get) {
+    return admin_list_keys(rt, req.target());
+  }
+  if (path == kKeys && method == http::verb::post) {
+    return admin_create_key(rt, worker.snapshot(), req.body());
+  }
+  if (path.size() > kKeys.size() + 1 && path.rfind(kKeys, 0) == 0 &&
+      method == http::verb::delete_) {
+    return admin_revoke_key(rt, path.substr(kKeys.size() + 1));
+  }
+  if (path == kTenants && method == http::verb::get) {
+    return admin_tenants(rt, worker.snapshot(), "");
+  }
+  if (path.size() > kTenants.size() + 1 && path.rfind(kTenants, 0) == 0 &&
+      method == http::verb::get) {
+    return admin_tenants(rt, worker.snapshot(), path.substr(kTenants.size() + 1));
+  }
+  return make_error(ErrorKind::MethodNotAllowed,
+                    "Use GET/POST " + std::string(kKeys) + ", DELETE " + std::string(kKeys) +
+                        "/{key_id}, GET " + std::string(kTenants) + "[/{name}].");
+}
+
+net::awaitable<bool> tenancy(Worker& worker, beast::tcp_stream& stream, Request& req,
+                             RequestContext& ctx, std::string_view path) {
+  auto out = tenancy_call(worker, req, path);
+  if (!out) {
+    const Error e = out.error();
+    co_return co_await reply_error(stream, req, ctx, e);
+  }
+  co_return co_await reply(stream, req, ctx, out->status, std::move(out->body), kJson);
+}
+
 }  // namespace
 
 net::awaitable<std::optional<bool>> dispatch_admin(Worker& worker, beast::tcp_stream& stream,
@@ -342,6 +381,10 @@ net::awaitable<std::optional<bool>> dispatch_admin(Worker& worker, beast::tcp_st
     }
     co_return co_await reply_error(stream, req, ctx,
                                    make_error(ErrorKind::NotFound, "No such drill.", "not_found"));
+  }
+  if (path == "/admin/v1/keys" || path.rfind("/admin/v1/keys/", 0) == 0 ||
+      path == "/admin/v1/tenants" || path.rfind("/admin/v1/tenants/", 0) == 0) {
+    co_return co_await tenancy(worker, stream, req, ctx, path);
   }
   if (path == "/admin/v1/health" && get) {
     co_return co_await reply(stream, req, ctx, http::status::ok, health_json(worker), kJson);

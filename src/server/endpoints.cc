@@ -5,6 +5,7 @@
 
 #include "server/admin_api.h"
 #include "server/proxy.h"
+#include "server/tenancy.h"
 #include "server/translate.h"
 
 namespace sy::server {
@@ -41,6 +42,19 @@ net::awaitable<bool> dispatch(Worker& worker, beast::tcp_stream& stream, Request
   ctx.record.method = std::string(req.method_string());
   ctx.record.path = std::string(path);
   const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
+  const bool admin_path = path == "/metrics" || path.rfind("/admin/", 0) == 0;
+  const bool probe_path = path == "/healthz" || path == "/readyz";
+  // With admin.listen set, the admin API lives only there, and only it lives there.
+  const bool separate_admin = worker.snapshot().config->admin.separate();
+  if ((ctx.admin_listener && !admin_path && !probe_path) ||
+      (!ctx.admin_listener && separate_admin && admin_path)) {
+    co_return co_await respond_error(
+        stream, req, ctx,
+        make_error(ErrorKind::NotFound,
+                   "Invalid URL (" + std::string(req.method_string()) + " " + std::string(path) +
+                       ")",
+                   "unknown_url"));
+  }
 
   if (path == "/v1/chat/completions") {
     if (req.method() != http::verb::post) {
@@ -62,6 +76,17 @@ net::awaitable<bool> dispatch(Worker& worker, beast::tcp_stream& stream, Request
     }
     co_return co_await handle_chat(worker, stream, req, ctx, pipelined,
                                    inbound::anthropic_messages_codec());
+  }
+  if ((path == "/v1/models" || path.rfind("/v1/models/", 0) == 0) && get) {
+    // With tenants configured the model list is for key holders too.
+    if (auto refused = authenticate(worker, req, ctx)) {
+      const bool anthropic = req.find("anthropic-version") != req.end();
+      ctx.anthropic = anthropic;
+      const Error e = std::move(*refused);
+      co_return co_await respond_protocol_error(
+          stream, req, ctx,
+          anthropic ? inbound::anthropic_messages_codec() : inbound::openai_chat_codec(), e);
+    }
   }
   if (path == "/v1/models" && get) {
     // The Anthropic SDK's models.list() expects its own shape; it always sends anthropic-version.

@@ -6,6 +6,7 @@
 #include <boost/asio/write.hpp>
 
 #include "server/runtime.h"
+#include "server/tenancy.h"
 #include <boost/asio/use_awaitable.hpp>
 
 namespace sy::server {
@@ -169,14 +170,14 @@ void record_metrics(admin::GatewayMetrics& m, const RequestContext& ctx) {
   }
 }
 
-ledger::UsageRecord usage_record(const RequestContext& ctx) {
+ledger::UsageRecord usage_record(const RequestContext& ctx, std::int64_t ts_ms) {
   const auto& r = ctx.record;
   ledger::UsageRecord u;
-  u.ts_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::system_clock::now().time_since_epoch())
-                .count() -
-            static_cast<std::int64_t>(r.latency_ms);
+  u.ts_ms = ts_ms;
   u.request_id = ctx.request_id;
+  u.tenant = r.tenant;
+  u.key_id = r.key_id;
+  u.redactions = r.redactions;
   u.route = r.route;
   u.inbound = r.inbound;
   u.provider = r.provider;
@@ -204,6 +205,12 @@ void log_access(RequestContext& ctx) {
       std::chrono::duration<double, std::milli>(Clock::now() - ctx.start).count();
   apply_cost(ctx);
   write_access_line(render_access_record(ctx.record));
+  // The request's start in wall time: what the ledger and the budgets date it by.
+  const std::int64_t ts_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count() -
+                             static_cast<std::int64_t>(ctx.record.latency_ms);
+  account(ctx, ts_ms);
   if (!ctx.runtime) {
     return;
   }
@@ -212,7 +219,7 @@ void log_access(RequestContext& ctx) {
   }
   // Every request that reached (or tried to reach) a provider gets a ledger record.
   if (ctx.runtime->ledger && ctx.record.attempts > 0) {
-    auto record = usage_record(ctx);
+    auto record = usage_record(ctx, ts_ms);
     if (!ctx.runtime->ledger->try_submit(std::move(record))) {
       ctx.pending_record = std::move(record);
     }

@@ -8,9 +8,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/error.h"
 #include "ledger/usage_record.h"
+#include "policy/rate_limiter.h"
 #include "server/access_log.h"
 
 namespace sy::server {
@@ -23,6 +26,7 @@ using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
 struct Runtime;
+struct TenantView;
 
 struct RequestContext {
   std::string request_id;
@@ -32,7 +36,15 @@ struct RequestContext {
   bool anthropic = false;   // an Anthropic client: also send request-id
   bool upstream_failed = false;  // the chosen upstream failed after answering (for health)
   bool route_known = false;      // rec.route names a configured route (a safe metric label)
+  bool admin_listener = false;   // accepted on admin.listen: only the admin API is served
   Runtime* runtime = nullptr;
+  // Who is asking (server/tenancy.h): "default" in open mode; the key's tenant otherwise.
+  const TenantView* tenant = nullptr;  // null in open mode
+  // Rate-limit reservation of an admitted request: settled with the real usage and released
+  // by log_access.
+  std::optional<policy::Reservation> reservation;
+  // Extra response headers (x-ratelimit-*, x-should-retry), added by add_common_headers.
+  std::vector<std::pair<std::string, std::string>> extra_headers;
   // A ledger record the writer's full queue could not take yet: the session waits until it
   // can (back-pressure) before reading the connection's next request. Never dropped.
   std::optional<ledger::UsageRecord> pending_record;
@@ -55,6 +67,9 @@ void add_common_headers(Fields& h, const RequestContext& ctx) {
       h.set("x-switchyard-tier", r.tier);
     }
     h.set("x-switchyard-attempts", std::to_string(r.attempts));
+  }
+  for (const auto& [name, value] : ctx.extra_headers) {
+    h.set(name, value);
   }
 }
 

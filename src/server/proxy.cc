@@ -1,6 +1,8 @@
 #include "server/proxy.h"
 
 #include <boost/asio/as_tuple.hpp>
+#include <algorithm>
+#include <charconv>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -11,6 +13,7 @@
 #include "routing/router.h"
 #include "server/client_watch.h"
 #include "server/exchange_util.h"
+#include "server/tenancy.h"
 #include "server/translate.h"
 
 namespace sy::server {
@@ -287,6 +290,13 @@ net::awaitable<bool> wait_abortable(std::chrono::milliseconds d, upstream::Abort
   co_return !abort.aborted();
 }
 
+// Gives back the half-open trial slots plan() took, for a request that will not be sent.
+void release_plan(RouteState& state, const Route& route, const std::vector<routing::Attempt>& plan) {
+  for (const auto& a : plan) {
+    state.health->release(route.targets[a.index].ref->text());
+  }
+}
+
 std::string error_code_of(const Error& e) {
   return e.code.empty() ? std::string(default_code(e.kind)) : e.code;
 }
@@ -301,12 +311,20 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
   rec.inbound = std::string(codec.name());
   const bool openai_in = &codec == &inbound::openai_chat_codec();
 
+  // Who is asking, before anything of the body is looked at.
+  if (auto refused = authenticate(worker, req, ctx)) {
+    const Error e = std::move(*refused);
+    co_return co_await respond_protocol_error(client, req, ctx, codec, e);
+  }
+  const TenantView* tenant = ctx.tenant;
+
   // Parse just enough to route. OpenAI clients get the scan-only parse (the fast path never
   // builds the IR); other protocols are parsed into the IR at once.
   std::optional<providers::ChatRequestInfo> info;
   std::optional<ir::ChatRequest> ir_req;
   std::string model;
   std::vector<ir::Feature> needed;
+  std::optional<std::int64_t> max_tokens;
   if (openai_in) {
     auto scanned = providers::inspect_chat_request(req.body());
     if (!scanned) {
@@ -314,6 +332,16 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
     }
     info = std::move(*scanned);
     model = info->model;
+    for (const char* name : {"max_completion_tokens", "max_tokens"}) {
+      const auto* m = info->scan.find(name);
+      if (!max_tokens && m && m->type == codec::JsonType::Number) {
+        std::int64_t v = 0;
+        const auto raw = m->raw(req.body());
+        if (std::from_chars(raw.data(), raw.data() + raw.size(), v).ec == std::errc()) {
+          max_tokens = v;
+        }
+      }
+    }
     rec.stream = info->stream;
     needed = providers::required_features_fast(req.body(), *info);
   } else {
@@ -325,6 +353,7 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
     model = ir_req->model;
     rec.stream = ir_req->stream;
     needed = ir::required_features(*ir_req);
+    max_tokens = ir_req->max_tokens;
   }
   rec.route = model;
 
@@ -352,13 +381,38 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
   const ResolvedTarget* lacking = nullptr;
   std::optional<ir::Feature> lacking_feature;
   bool drilled_any = false;
+  // The tenant's data policy: which targets its requests may reach at all. Checked first, so
+  // that a request no permitted target could serve is refused before it is counted anywhere.
+  const std::string tenant_name = rec.tenant;
+  auto permitted = [&](const ResolvedTarget& t) {
+    return !tenant || tenant->permitted(t.provider_index);
+  };
+  if (tenant && tenant->restricts_targets &&
+      std::none_of(route->targets.begin(), route->targets.end(), permitted)) {
+    std::string why;
+    for (const auto& t : route->targets) {
+      const std::string& reason = tenant->refusal[t.provider_index];
+      if (why.find(reason) == std::string::npos) {
+        why += (why.empty() ? "" : "; ") + reason;
+      }
+    }
+    const Error e = make_error(ErrorKind::Forbidden,
+                               "The data policy of tenant `" + tenant_name +
+                                   "` permits no provider of model `" + model + "` (" + why + ").",
+                               "policy_denied");
+    co_return co_await respond_protocol_error(client, req, ctx, codec, e);
+  }
+  if (auto refused = admit(worker, ctx, *route, estimate_tokens(req.body().size(), max_tokens))) {
+    const Error e = std::move(*refused);
+    co_return co_await respond_protocol_error(client, req, ctx, codec, e);
+  }
   for (const auto& t : route->targets) {
     routing::TargetView v;
     v.key = t.ref->text();
     v.provider = t.ref->provider;
     v.tier = static_cast<routing::Tier>(t.tier_index);
     v.weight = t.ref->weight;
-    v.eligible = worker.transport(t.provider_index) != nullptr;
+    v.eligible = worker.transport(t.provider_index) != nullptr && permitted(t);
     if (v.eligible) {
       if (auto missing = t.caps.first_missing(needed)) {
         v.eligible = false;
@@ -368,7 +422,7 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
         }
       }
     }
-    if (v.eligible && rt.drills.drilled(v.provider, model, "default", now_ms)) {
+    if (v.eligible && rt.drills.drilled(v.provider, model, tenant_name, now_ms)) {
       v.eligible = false;
       drilled_any = true;
     }
@@ -384,8 +438,8 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
     // capable, undrilled ones in tier order (the "panic" rule of outlier detection).
     for (std::size_t i = 0; i < route->targets.size(); ++i) {
       const auto& t = route->targets[i];
-      if (worker.transport(t.provider_index) && !t.caps.first_missing(needed) &&
-          !rt.drills.drilled(t.ref->provider, model, "default", now_ms)) {
+      if (worker.transport(t.provider_index) && permitted(t) && !t.caps.first_missing(needed) &&
+          !rt.drills.drilled(t.ref->provider, model, tenant_name, now_ms)) {
         plan.push_back(routing::Attempt{i, false});
       }
     }
@@ -405,6 +459,42 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
         make_error(ErrorKind::NoTarget,
                    "No provider is available for model `" + model + "`" +
                        (drilled_any ? " (a drill has taken its providers out)." : ".")));
+  }
+
+  // Exposure target (policy.enforce): targets of a provider over the tenant's share go last.
+  if (tenant && plan.size() > 1) {
+    if (const auto target = policy::enforced_share_target(tenant->config->policy)) {
+      std::vector<std::string> providers;
+      for (const auto& a : plan) {
+        providers.push_back(route->targets[a.index].ref->provider);
+      }
+      const auto order = policy::prefer_under_share(
+          rt.shares, tenant_name, providers, *target,
+          policy::TimePoint(std::chrono::milliseconds(now_ms)));
+      std::vector<routing::Attempt> reordered;
+      for (std::size_t i : order) {
+        reordered.push_back(plan[i]);
+      }
+      plan = std::move(reordered);
+    }
+  }
+
+  // Redaction (policy.redact): the request is rewritten from the IR, so it never takes the
+  // byte-patching fast path.
+  const bool redacting = tenant && tenant->redactor;
+  if (redacting) {
+    if (!ir_req) {
+      auto parsed = codec.parse_request(req.body());
+      if (!parsed) {
+        release_plan(*state, *route, plan);
+        const Error e = parsed.error();
+        co_return co_await respond_protocol_error(client, req, ctx, codec, e);
+      }
+      ir_req = std::move(*parsed);
+    }
+    policy::RedactionCounts counts;
+    policy::redact_request(*ir_req, *tenant->redactor, counts);
+    rec.redactions = static_cast<std::int64_t>(counts.total());
   }
 
   routing::RetryBudget* budget = state->retry_budget.get();
@@ -475,7 +565,7 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
 
     // The request for this target: the client's bytes patched (fast path) or encoded from
     // the IR by the target's adapter.
-    const bool fast = openai_in && t.openai_native;
+    const bool fast = openai_in && t.openai_native && !redacting;
     upstream::Request ureq;
     ureq.model = t.ref->model;
     if (fast) {

@@ -13,6 +13,12 @@
 #include "config/schema.h"
 #include "ledger/pricing.h"
 #include "ledger/writer.h"
+#include "policy/budget.h"
+#include "policy/exposure_guard.h"
+#include "policy/key_cache.h"
+#include "policy/keys.h"
+#include "policy/local_counters.h"
+#include "policy/rate_limiter.h"
 #include "routing/router.h"
 
 namespace sy::server {
@@ -54,6 +60,19 @@ struct Runtime {
   std::string ledger_url;                        // for reports (never logged: may hold a password)
   std::string admin_token;                       // "" = admin API disabled
   std::shared_ptr<const config::Config> config;
+
+  // Tenancy (docs/tenants.md). The key store and cache exist only with tenants configured.
+  // The ledger's database for the admin API (one connection: lock key_store_mu to use it).
+  std::unique_ptr<policy::KeyStore> key_store;
+  std::mutex key_store_mu;
+  // What the request path checks keys against, refreshed by its own thread over its own
+  // connection (a SQL store is not shared between threads).
+  std::unique_ptr<policy::KeyStore> key_cache_store;
+  std::unique_ptr<policy::KeyCache> keys;
+  policy::LocalCounters counters;               // rate-limit counters of every worker
+  std::unique_ptr<policy::RateLimiter> limiter{std::make_unique<policy::RateLimiter>(counters)};
+  policy::SpendTracker spend;                   // budgets: today's and this month's spend
+  policy::ShareTracker shares;                  // exposure: requests per tenant and provider
 
   RouteState* route(const std::string& name) {
     auto it = routes.find(name);

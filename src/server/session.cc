@@ -31,7 +31,7 @@ net::awaitable<void> reject(beast::tcp_stream& stream, http::status status, cons
 
 }  // namespace
 
-net::awaitable<void> run_session(Worker& worker, net::ip::tcp::socket socket) {
+net::awaitable<void> run_session(Worker& worker, net::ip::tcp::socket socket, bool admin) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   auto entry = worker.add_session(&stream);
@@ -99,6 +99,7 @@ net::awaitable<void> run_session(Worker& worker, net::ip::tcp::socket socket) {
     ctx.keep_alive = !worker.draining();
     ctx.write_timeout = cfg.idle_timeout;
     ctx.runtime = &worker.runtime();
+    ctx.admin_listener = admin;
     std::string pipelined;
     const bool keep = co_await dispatch(worker, stream, req, ctx, pipelined);
     if (ctx.pending_record) {

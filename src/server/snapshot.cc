@@ -4,6 +4,8 @@
 #include <boost/json/value.hpp>
 #include <ctime>
 
+#include "policy/data_policy.h"
+
 namespace sy::server {
 
 namespace {
@@ -98,6 +100,24 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const config::Co
                           {"last_id", last.empty() ? boost::json::value() : boost::json::value(last)}});
   snap->models_json =
       boost::json::serialize(boost::json::object{{"object", "list"}, {"data", std::move(data)}});
+  for (const auto& tc : config->tenants) {
+    TenantView view;
+    view.config = &tc;
+    view.restricts_targets = tc.policy.restricts_targets();
+    for (const auto& p : config->providers) {
+      view.refusal.push_back(policy::policy_refusal(tc.policy, p).value_or(""));
+    }
+    if (!tc.policy.redact.empty()) {
+      std::vector<policy::PiiKind> kinds;
+      for (const auto& name : tc.policy.redact) {
+        if (auto kind = policy::parse_pii_kind(name)) {
+          kinds.push_back(*kind);
+        }
+      }
+      view.redactor = std::make_shared<const policy::Redactor>(kinds);
+    }
+    snap->tenants.emplace(tc.name, std::move(view));
+  }
   return snap;
 }
 

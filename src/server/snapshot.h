@@ -9,6 +9,7 @@
 
 #include "config/schema.h"
 #include "ir/chat.h"
+#include "policy/redact.h"
 #include "providers/adapter.h"
 
 namespace sy::server {
@@ -33,16 +34,35 @@ struct Route {
   std::vector<ResolvedTarget> targets;  // tier order: core, secondary, fallback
 };
 
+// A configured tenant as the request path needs it: its config, which providers its data policy
+// permits (decided once here), and its redactor.
+struct TenantView {
+  const config::TenantConfig* config = nullptr;
+  // Per provider (index into Config::providers): "" when permitted, else why not.
+  std::vector<std::string> refusal;
+  bool restricts_targets = false;
+  std::shared_ptr<const policy::Redactor> redactor;  // null: no redaction
+  const std::string& name() const { return config->name; }
+  bool permitted(std::size_t provider_index) const {
+    return provider_index < refusal.size() && refusal[provider_index].empty();
+  }
+};
+
 struct Snapshot {
   std::shared_ptr<const config::Config> config;
   std::unordered_map<std::string, Route> routes;
   std::string models_json;            // GET /v1/models (OpenAI shape)
   std::string anthropic_models_json;  // GET /v1/models for Anthropic clients
+  std::unordered_map<std::string, TenantView> tenants;  // by name; empty in open mode
 
   static std::shared_ptr<const Snapshot> build(std::shared_ptr<const config::Config> config);
   const Route* find_route(const std::string& name) const {
     auto it = routes.find(name);
     return it == routes.end() ? nullptr : &it->second;
+  }
+  const TenantView* find_tenant(const std::string& name) const {
+    auto it = tenants.find(name);
+    return it == tenants.end() ? nullptr : &it->second;
   }
 };
 

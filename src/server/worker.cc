@@ -41,14 +41,19 @@ Worker::Worker(net::io_context& ioc, std::shared_ptr<const Snapshot> snapshot,
 
 void Worker::listen(net::ip::tcp::acceptor acceptor) {
   acceptor_ = std::make_unique<net::ip::tcp::acceptor>(std::move(acceptor));
-  spawn_logged(ioc_, accept_loop(), "accept loop");
+  spawn_logged(ioc_, accept_loop(*acceptor_, false), "accept loop");
 }
 
-net::awaitable<void> Worker::accept_loop() {
-  while (acceptor_ && acceptor_->is_open()) {
-    auto [ec, socket] = co_await acceptor_->async_accept(kTuple);
+void Worker::listen_admin(net::ip::tcp::acceptor acceptor) {
+  admin_acceptor_ = std::make_unique<net::ip::tcp::acceptor>(std::move(acceptor));
+  spawn_logged(ioc_, accept_loop(*admin_acceptor_, true), "admin accept loop");
+}
+
+net::awaitable<void> Worker::accept_loop(net::ip::tcp::acceptor& acceptor, bool admin) {
+  while (acceptor.is_open()) {
+    auto [ec, socket] = co_await acceptor.async_accept(kTuple);
     if (ec) {
-      if (ec == net::error::operation_aborted || !acceptor_->is_open()) {
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) {
         break;
       }
       // EMFILE and friends: log and keep accepting rather than dying.
@@ -57,15 +62,17 @@ net::awaitable<void> Worker::accept_loop() {
     }
     boost::system::error_code ignored;
     socket.set_option(net::ip::tcp::no_delay(true), ignored);
-    spawn_logged(ioc_, run_session(*this, std::move(socket)), "session");
+    spawn_logged(ioc_, run_session(*this, std::move(socket), admin), "session");
   }
 }
 
 void Worker::begin_drain() {
   draining_ = true;
-  if (acceptor_) {
-    boost::system::error_code ignored;
-    acceptor_->close(ignored);
+  for (auto* a : {acceptor_.get(), admin_acceptor_.get()}) {
+    if (a) {
+      boost::system::error_code ignored;
+      a->close(ignored);
+    }
   }
   for (auto& s : sessions_) {
     if (s.idle) {

@@ -28,6 +28,9 @@ class Worker {
 
   // Starts accepting on `acceptor` (already bound and listening, created on this io_context).
   void listen(net::ip::tcp::acceptor acceptor);
+  // Also accepts on the admin API's own address (admin.listen): those connections are served
+  // /admin/*, /metrics and the health probes only.
+  void listen_admin(net::ip::tcp::acceptor acceptor);
   // Graceful shutdown, step 1 (posted to this worker): stop accepting, close idle keep-alive
   // connections; busy ones close after their current request.
   void begin_drain();
@@ -52,7 +55,7 @@ class Worker {
   void remove_session(std::list<SessionEntry>::iterator it);
 
  private:
-  net::awaitable<void> accept_loop();
+  net::awaitable<void> accept_loop(net::ip::tcp::acceptor& acceptor, bool admin);
 
   net::io_context& ioc_;
   std::shared_ptr<const Snapshot> snapshot_;
@@ -60,12 +63,14 @@ class Worker {
   std::shared_ptr<Runtime> runtime_;
   std::mt19937_64 rng_;
   std::unique_ptr<net::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<net::ip::tcp::acceptor> admin_acceptor_;
   std::list<SessionEntry> sessions_;
   std::atomic<std::size_t> open_sessions_{0};
   bool draining_ = false;
 };
 
 // Runs one client connection until it closes (server/session.cc).
-net::awaitable<void> run_session(Worker& worker, net::ip::tcp::socket socket);
+// `admin`: accepted on the admin listener.
+net::awaitable<void> run_session(Worker& worker, net::ip::tcp::socket socket, bool admin);
 
 }  // namespace sy::server

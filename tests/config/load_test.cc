@@ -559,6 +559,9 @@ TEST(LoadConfig, OpenModeOnlyOnLoopback) {
   EXPECT_THAT(errors_of("server: {listen: '127.0.0.1:8080'}\n" + routes), IsEmpty());
   EXPECT_THAT(errors_of("server: {listen: '0.0.0.0:8080'}\n" + routes + "tenants: [{name: a}]"),
               IsEmpty());
+  EXPECT_THAT(errors_of("storage: {ledger: 'off'}\n" + routes + "tenants: [{name: a}]"),
+              ElementsAre("storage.ledger: must not be \"off\" with tenants: virtual keys and "
+                          "budgets live in the ledger's database"));
 }
 
 TEST(LoadConfig, AdminTokenFromTheEnvironmentAndASeparateListener) {

@@ -53,6 +53,33 @@ TEST(RateLimiter, RpmBurstThenRefillPerSecond) {
   EXPECT_EQ(admitted, 60);
 }
 
+TEST(RateLimiter, UsageReportsWithoutCharging) {
+  LocalCounters store;
+  RateLimiter limiter(store);
+  const Scope scope{ScopeKind::Tenant, "research", {.rpm = 10, .tpm = 1000, .concurrency = 3}};
+  ScopeUsage fresh = limiter.usage(scope, at(0));
+  ASSERT_TRUE(fresh.rpm && fresh.tpm && fresh.concurrency);
+  EXPECT_EQ(fresh.rpm->remaining, 10);
+  EXPECT_EQ(fresh.tpm->remaining, 1000);
+  EXPECT_EQ(fresh.concurrency->remaining, 3);
+  const std::vector<Scope> scopes{scope};
+  Decision d = limiter.check_and_reserve(scopes, 400, at(0));
+  ASSERT_TRUE(d.allowed);
+  for (int i = 0; i < 3; ++i) {  // looking does not charge
+    ScopeUsage u = limiter.usage(scope, at(0));
+    EXPECT_EQ(u.rpm->remaining, 9);
+    EXPECT_EQ(u.tpm->remaining, 600);
+    EXPECT_EQ(u.concurrency->remaining, 2);
+  }
+  d.reservation.release();
+  EXPECT_EQ(limiter.usage(scope, at(0)).concurrency->remaining, 3);
+  const Scope rpm_only{ScopeKind::Key, "k", {.rpm = 5}};
+  ScopeUsage only = limiter.usage(rpm_only, at(0));
+  EXPECT_TRUE(only.rpm);
+  EXPECT_FALSE(only.tpm);
+  EXPECT_FALSE(only.concurrency);
+}
+
 TEST(RateLimiter, ExactOverASimulatedMinute) {
   LocalCounters store;
   RateLimiter limiter(store);
