@@ -309,7 +309,7 @@ int run_report(ReportCommand& report) {
 }
 
 // `switchyard keys create|list|revoke`: virtual API keys in the ledger's database
-// (storage.ledger). Not yet enforced by the request path (issue #6).
+// (storage.ledger). The gateway checks them on every request (docs/tenants.md).
 struct KeysCommand {
   CLI::App* command = nullptr;
   CLI::App* create = nullptr;
@@ -324,8 +324,8 @@ struct KeysCommand {
 
 void add_keys_commands(CLI::App& app, KeysCommand& keys) {
   keys.command = app.add_subcommand(
-      "keys", "Virtual API keys (stored only as salted hashes in storage.ledger). Not yet "
-              "enforced by the request path.");
+      "keys", "Virtual API keys of the configured tenants (stored only as salted hashes in "
+              "storage.ledger). A running gateway sees changes within keys.refresh_interval.");
   keys.command->require_subcommand(1);
   keys.create = keys.command->add_subcommand(
       "create", "Create a key for a tenant and print it ONCE (it cannot be shown again).");
@@ -339,8 +339,7 @@ void add_keys_commands(CLI::App& app, KeysCommand& keys) {
   }
   keys.create
       ->add_option("--tenant", keys.tenant,
-                   "Tenant name: 1-64 letters, digits, '-', '_', '.'. Tenants are not in the "
-                   "config yet, so any such name is accepted for now.")
+                   "A tenant of the configuration (tenants[].name)")
       ->required();
   keys.create->add_option("--name", keys.name, "A label for the key (printable ASCII, <= 128)");
   keys.create->add_option("--expires", keys.expires,

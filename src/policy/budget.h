@@ -18,7 +18,7 @@
 // Thread-safe: one tracker is shared by every worker; add() and check() take one mutex for a
 // hash lookup and a few integer operations.
 //
-// Not yet enforced by the request path.
+// Checked before every request and fed by log_access (server/tenancy.cc); docs/tenants.md.
 
 #include <cstdint>
 #include <functional>

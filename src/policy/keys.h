@@ -8,7 +8,7 @@
 // keeps only {key id, tenant, name, salt, HMAC-SHA256(salt, secret), times}: the key cannot be
 // recovered from the database. See docs/keys.md.
 //
-// Not yet enforced by the request path (issue #6): this is the model, the store and the CLI.
+// The request path checks keys through KeyCache (key_cache.h); see docs/tenants.md.
 
 #include <cstdint>
 #include <map>

@@ -13,7 +13,7 @@
 // a burst of up to `limit` is admitted at once, and the long-run rate is `limit` per minute.
 // Time is injected. Thread-safe: share one RateLimiter (and its store) between all workers.
 //
-// Not yet enforced by the request path (issue #6). See docs/policy.md.
+// Applied per tenant, key and route by server/tenancy.cc. See docs/tenants.md.
 
 #include <cstdint>
 #include <optional>

@@ -10,7 +10,7 @@
 // everywhere in one request, so the model can still tell "the same person" apart from "another".
 // The detection rules, and the false positives and negatives we accept, are in docs/policy.md.
 //
-// Not yet enforced by the request path (issue #6): this is the detector and the request walker.
+// Applied to the IR of a tenant's requests by server/proxy.cc (policy.redact); docs/tenants.md.
 
 #include <array>
 #include <cstddef>

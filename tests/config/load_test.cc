@@ -1363,6 +1363,11 @@ TEST(Examples, FullLoads) {
   ASSERT_EQ(c.routes.size(), 2u);
   EXPECT_EQ(c.routes[1].core[1].model, "meta-llama/Llama-3.1-8B");
   EXPECT_EQ(c.routes[1].timeouts.total, 300s);
+  EXPECT_EQ(c.routes[1].limits, (RateLimits{5000, 2000000, 500}));
+  ASSERT_EQ(c.tenants.size(), 2u);
+  EXPECT_EQ(c.tenants[0].budget, (Budget{50'000'000, 1'000'000'000}));
+  EXPECT_TRUE(c.tenants[0].policy.enforce);
+  EXPECT_THAT(c.tenants[1].policy.providers, ElementsAre("openai", "sim"));
 }
 
 TEST(Examples, FullWithOnlyTheOpenAiKeyDisablesTheOthers) {
