@@ -128,22 +128,30 @@ std::vector<std::pair<std::string, std::string>> Decision::http_headers() const 
 Decision RateLimiter::check_and_reserve(std::span<const Scope> scopes,
                                         std::int64_t estimated_tokens, TimePoint now) {
   estimated_tokens = std::max<std::int64_t>(0, estimated_tokens);
+  // On the request path: one allocation per counter key, none for the vectors' growth.
   std::vector<Charge> charges;
   std::vector<Meta> meta;
+  charges.reserve(scopes.size() * 3);
+  meta.reserve(scopes.size() * 3);
   for (const Scope& sc : scopes) {
-    std::string base = "rl:";
-    base.append(scope_kind_name(sc.kind)).append(":").append(sc.id).append(":");
+    const std::string_view kind = scope_kind_name(sc.kind);
+    auto key = [&](std::string_view metric) {
+      std::string k;
+      k.reserve(5 + kind.size() + sc.id.size() + metric.size());
+      k.append("rl:").append(kind).append(":").append(sc.id).append(":").append(metric);
+      return k;
+    };
     if (sc.limits.rpm > 0) {
-      charges.push_back({base + "rpm", ChargeKind::Rate, 1, sc.limits.rpm, window_});
+      charges.push_back({key("rpm"), ChargeKind::Rate, 1, sc.limits.rpm, window_});
       meta.push_back({&sc, Metric::Rpm});
     }
     if (sc.limits.tpm > 0) {
-      charges.push_back({base + "tpm", ChargeKind::Rate, estimated_tokens, sc.limits.tpm, window_});
+      charges.push_back({key("tpm"), ChargeKind::Rate, estimated_tokens, sc.limits.tpm, window_});
       meta.push_back({&sc, Metric::Tpm});
     }
     if (sc.limits.concurrency > 0) {
       charges.push_back(
-          {base + "concurrency", ChargeKind::Concurrency, 1, sc.limits.concurrency, window_});
+          {key("concurrency"), ChargeKind::Concurrency, 1, sc.limits.concurrency, window_});
       meta.push_back({&sc, Metric::Concurrency});
     }
   }
@@ -196,9 +204,9 @@ Decision RateLimiter::check_and_reserve(std::span<const Scope> scopes,
   d.reservation.reserved_tokens_ = estimated_tokens;
   for (std::size_t k = 0; k < charges.size(); ++k) {
     if (meta[k].metric == Metric::Tpm) {
-      d.reservation.tpm_.push_back({charges[k].key, charges[k].limit, charges[k].window});
+      d.reservation.tpm_.push_back({std::move(charges[k].key), charges[k].limit, charges[k].window});
     } else if (meta[k].metric == Metric::Concurrency) {
-      d.reservation.concurrency_.push_back(charges[k].key);
+      d.reservation.concurrency_.push_back(std::move(charges[k].key));
     }
   }
   return d;

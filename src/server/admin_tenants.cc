@@ -243,9 +243,18 @@ Result<AdminReply> admin_create_key(Runtime& rt, const Snapshot& snap, std::stri
   const std::int64_t now = now_ms();
   auto expiry = policy::parse_expiry(*expires, now);
   if (!expiry) {
+    // parse_expiry() speaks to the CLI ("--expires: ..."); here the field is `expires`.
     Error e = expiry.error();
+    constexpr std::string_view kFlag = "--expires";
+    if (e.public_message.rfind(kFlag, 0) == 0) {
+      e.public_message = "`expires`" + e.public_message.substr(kFlag.size());
+    }
     e.param = "expires";
     return e;
+  }
+  if (*expiry != 0 && *expiry <= now) {
+    return make_error(ErrorKind::InvalidRequest, "`expires` must be in the future.",
+                      "invalid_value", "expires");
   }
   auto created = [&] {
     std::lock_guard<std::mutex> lock(rt.key_store_mu);
@@ -267,6 +276,10 @@ Result<AdminReply> admin_create_key(Runtime& rt, const Snapshot& snap, std::stri
 Result<AdminReply> admin_revoke_key(Runtime& rt, std::string_view key_id) {
   if (!rt.key_store) {
     return no_keys();
+  }
+  // A pasted full key is reduced to its id, as `switchyard keys revoke` does (never echoed).
+  if (const auto parsed = policy::parse_key(key_id)) {
+    key_id = parsed->key_id;
   }
   const std::int64_t now = now_ms();
   auto outcome = [&] {

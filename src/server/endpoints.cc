@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "policy/keys.h"
 #include "server/admin_api.h"
 #include "server/proxy.h"
 #include "server/tenancy.h"
@@ -33,6 +34,17 @@ net::awaitable<bool> respond_error(beast::tcp_stream& stream, Request& req, Requ
   co_return ok && keep;
 }
 
+// The path as the access log may show it: a virtual key in it (a pasted full key in DELETE
+// /admin/v1/keys/{key}) is cut to its public id, never its secret.
+std::string loggable_path(std::string_view path) {
+  const auto at = path.find(policy::kKeyPrefix);
+  if (at == std::string_view::npos) {
+    return std::string(path);
+  }
+  const std::size_t id_end = std::min(path.size(), at + policy::kKeyPrefix.size() + policy::kKeyIdLength);
+  return std::string(path.substr(0, id_end)) + (id_end < path.size() ? "_[redacted]" : "");
+}
+
 }  // namespace
 
 net::awaitable<bool> dispatch(Worker& worker, beast::tcp_stream& stream, Request& req,
@@ -40,7 +52,7 @@ net::awaitable<bool> dispatch(Worker& worker, beast::tcp_stream& stream, Request
   const std::string_view target = req.target();
   const std::string_view path = target.substr(0, target.find('?'));
   ctx.record.method = std::string(req.method_string());
-  ctx.record.path = std::string(path);
+  ctx.record.path = loggable_path(path);
   const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
   const bool admin_path = path == "/metrics" || path.rfind("/admin/", 0) == 0;
   const bool probe_path = path == "/healthz" || path == "/readyz";

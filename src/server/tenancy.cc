@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "server/runtime.h"
 #include "server/snapshot.h"
@@ -46,6 +48,7 @@ std::optional<Error> authenticate(Worker& worker, const Request& req, RequestCon
     return std::nullopt;  // open mode (loopback only): everyone is tenant "default"
   }
   Runtime& rt = worker.runtime();
+  ctx.record.tenant.clear();  // not "default" (open mode) until a key names the tenant
   const auto presented =
       policy::presented_key(req[http::field::authorization], req["x-api-key"]);
   if (!presented) {
@@ -74,7 +77,14 @@ std::optional<Error> authenticate(Worker& worker, const Request& req, RequestCon
 }
 
 std::int64_t estimate_tokens(std::size_t body_bytes, std::optional<std::int64_t> max_tokens) {
-  return static_cast<std::int64_t>((body_bytes + 3) / 4) + std::max<std::int64_t>(0, max_tokens.value_or(0));
+  // Saturating: a client's max_tokens near INT64_MAX must not wrap the sum to a small or
+  // negative estimate (which would reserve nothing and slip past every tpm limit).
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  const auto prompt =
+      static_cast<std::int64_t>(std::min<std::size_t>((body_bytes / 4) + (body_bytes % 4 != 0),
+                                                      static_cast<std::size_t>(kMax)));
+  const std::int64_t output = std::max<std::int64_t>(0, max_tokens.value_or(0));
+  return output > kMax - prompt ? kMax : prompt + output;
 }
 
 std::optional<Error> admit(Worker& worker, RequestContext& ctx, const Route& route,

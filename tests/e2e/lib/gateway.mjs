@@ -12,7 +12,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-const LISTENING = /listening on ([0-9.]+):(\d+)/;
+// The main listener (not "admin API listening on ..." of a separate admin.listen).
+const LISTENING = /(?<!admin API )listening on ([0-9.]+):(\d+)/;
 const running = new Set();
 
 export function gatewayBinary() {
