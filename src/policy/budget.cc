@@ -213,19 +213,27 @@ std::optional<BudgetRefusal> SpendTracker::check(std::string_view tenant,
       {keyed, key_budget.usd_per_day, k.day, true, false},
       {keyed, key_budget.usd_per_month, k.month, false, false},
   }};
+  // Of the budgets used up, the one that resets last: the request cannot pass before then, so
+  // that is the reset (and Retry-After) to report. Ties keep the order above.
+  const Candidate* chosen = nullptr;
   for (const Candidate& c : candidates) {
     if (!c.applies || c.limit <= 0 || c.spent < c.limit) {
       continue;
     }
-    BudgetRefusal r;
-    r.scope = c.tenant ? "tenant " + std::string(tenant) : "key " + std::string(key_id);
-    r.period = c.day ? "day" : "month";
-    r.limit = c.limit;
-    r.spent = c.spent;
-    r.resets_at_ms = c.day ? t.day_resets_at_ms : t.month_resets_at_ms;
-    return r;
+    if (chosen == nullptr || (chosen->day && !c.day)) {
+      chosen = &c;
+    }
   }
-  return std::nullopt;
+  if (chosen == nullptr) {
+    return std::nullopt;
+  }
+  BudgetRefusal r;
+  r.scope = chosen->tenant ? "tenant " + std::string(tenant) : "key " + std::string(key_id);
+  r.period = chosen->day ? "day" : "month";
+  r.limit = chosen->limit;
+  r.spent = chosen->spent;
+  r.resets_at_ms = chosen->day ? t.day_resets_at_ms : t.month_resets_at_ms;
+  return r;
 }
 
 SpendNow SpendTracker::tenant_spend(std::string_view tenant, std::int64_t now_ms) const {

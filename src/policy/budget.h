@@ -83,9 +83,10 @@ class SpendTracker {
   void add(std::string_view tenant, std::string_view key_id, std::int64_t ts_ms,
            ledger::Micros cost);
 
-  // The first budget that is used up (spent >= limit) at `now_ms`, in the order tenant day,
-  // tenant month, key day, key month; nullopt when every budget that is set has room. Key
-  // budgets apply only when `key_id` is not empty.
+  // A budget that is used up (spent >= limit) at `now_ms`: of several, the one that resets last
+  // (a monthly one before a daily one: the request cannot pass before it resets), else the
+  // first in the order tenant, key; nullopt when every budget that is set has room. Key budgets
+  // apply only when `key_id` is not empty.
   std::optional<BudgetRefusal> check(std::string_view tenant, const config::Budget& tenant_budget,
                                      std::string_view key_id, const config::Budget& key_budget,
                                      std::int64_t now_ms) const;

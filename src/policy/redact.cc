@@ -2,6 +2,10 @@
 
 #include "codec/json_util.h"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
 #include <algorithm>
 #include <variant>
 
@@ -1006,6 +1010,89 @@ void redact_request(ir::ChatRequest& request, const Redactor& redactor, Redactio
     }
   }
   counts += state.counts();
+}
+
+namespace {
+
+bool looks_like_json(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  return first != std::string_view::npos && (text[first] == '{' || text[first] == '[');
+}
+
+// Replaces `v` (a JSON string) with its redaction; true when something was replaced.
+bool redact_string_value(boost::json::value& v, const Redactor& redactor, RedactionState& state,
+                         bool as_json) {
+  if (!v.is_string()) {
+    return false;
+  }
+  const std::string_view text = v.get_string();
+  RedactionResult r = as_json ? redactor.redact_json(text, state) : redactor.redact(text, state);
+  if (r.replacements == 0) {
+    return false;
+  }
+  v = boost::json::string(r.text);
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> redact_openai_messages(std::string_view messages,
+                                                  const Redactor& redactor,
+                                                  RedactionCounts& counts) {
+  if (redactor.empty()) {
+    return std::nullopt;
+  }
+  boost::system::error_code ec;
+  boost::json::value doc = boost::json::parse(messages, ec);
+  if (ec || !doc.is_array()) {
+    return std::nullopt;
+  }
+  RedactionState state;
+  bool changed = false;
+  for (boost::json::value& mv : doc.get_array()) {
+    auto* m = mv.if_object();
+    if (!m) {
+      continue;
+    }
+    const auto* role = m->if_contains("role");
+    const bool tool = role && role->is_string() && role->get_string() == "tool";
+    if (auto* content = m->if_contains("content")) {
+      if (content->is_string()) {
+        changed |= redact_string_value(*content, redactor, state,
+                                       tool && looks_like_json(content->get_string()));
+      } else if (auto* parts = content->if_array()) {
+        for (boost::json::value& pv : *parts) {
+          auto* part = pv.if_object();
+          if (!part) {
+            continue;
+          }
+          const auto* type = part->if_contains("type");
+          if (type && type->is_string() && type->get_string() == "text") {
+            if (auto* text = part->if_contains("text")) {
+              changed |= redact_string_value(*text, redactor, state,
+                                             tool && text->is_string() &&
+                                                 looks_like_json(text->get_string()));
+            }
+          }
+        }
+      }
+    }
+    if (auto* calls = m->if_contains("tool_calls"); calls && calls->is_array()) {
+      for (boost::json::value& cv : calls->get_array()) {
+        auto* call = cv.if_object();
+        auto* fn = call ? call->if_contains("function") : nullptr;
+        auto* fo = fn ? fn->if_object() : nullptr;
+        if (auto* args = fo ? fo->if_contains("arguments") : nullptr) {
+          changed |= redact_string_value(*args, redactor, state, true);
+        }
+      }
+    }
+  }
+  counts += state.counts();
+  if (!changed) {
+    return std::nullopt;
+  }
+  return boost::json::serialize(doc);
 }
 
 }  // namespace sy::policy

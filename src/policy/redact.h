@@ -101,6 +101,16 @@ class Redactor {
 // user field and metadata are left alone. Adds this request's replacements to `counts`.
 void redact_request(ir::ChatRequest& request, const Redactor& redactor, RedactionCounts& counts);
 
+// The same for an OpenAI Chat Completions `messages` array given as JSON text (the fast path:
+// an OpenAI client's body keeps every other member byte for byte): message text content and
+// text parts, tool results (as JSON when they look like it) and tool call arguments, with one
+// placeholder state for the whole array. Returns the array re-serialised when something was
+// replaced; nullopt when nothing was (or the text is not a JSON array of objects). Adds the
+// replacements to `counts`.
+std::optional<std::string> redact_openai_messages(std::string_view messages,
+                                                  const Redactor& redactor,
+                                                  RedactionCounts& counts);
+
 // Building blocks, exposed for tests.
 bool luhn_valid(std::string_view digits);           // digits only
 bool iban_valid(std::string_view compact);          // no spaces, upper case; country length+mod-97

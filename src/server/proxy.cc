@@ -290,13 +290,6 @@ net::awaitable<bool> wait_abortable(std::chrono::milliseconds d, upstream::Abort
   co_return !abort.aborted();
 }
 
-// Gives back the half-open trial slots plan() took, for a request that will not be sent.
-void release_plan(RouteState& state, const Route& route, const std::vector<routing::Attempt>& plan) {
-  for (const auto& a : plan) {
-    state.health->release(route.targets[a.index].ref->text());
-  }
-}
-
 std::string error_code_of(const Error& e) {
   return e.code.empty() ? std::string(default_code(e.kind)) : e.code;
 }
@@ -325,31 +318,61 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
   std::string model;
   std::vector<ir::Feature> needed;
   std::optional<std::int64_t> max_tokens;
+  // Redaction (policy.redact) happens here, before anything is sent anywhere. An OpenAI
+  // client's body gets its `messages` redacted in place (every other member keeps its bytes,
+  // and the fast path still applies); other protocols are redacted in the IR.
+  const bool redacting = tenant && tenant->redactor;
+  std::string redacted_body;
+  std::string_view body = req.body();
   if (openai_in) {
-    auto scanned = providers::inspect_chat_request(req.body());
+    auto scanned = providers::inspect_chat_request(body);
     if (!scanned) {
       co_return co_await respond_protocol_error(client, req, ctx, codec, scanned.error());
     }
     info = std::move(*scanned);
+    if (redacting) {
+      if (const auto* m = info->scan.find("messages")) {
+        policy::RedactionCounts counts;
+        auto redacted = policy::redact_openai_messages(m->raw(body), *tenant->redactor, counts);
+        rec.redactions = static_cast<std::int64_t>(counts.total());
+        if (redacted) {
+          redacted_body.reserve(body.size() + redacted->size());
+          redacted_body.append(body.substr(0, m->value_offset));
+          redacted_body.append(*redacted);
+          redacted_body.append(body.substr(m->value_offset + m->value_length));
+          body = redacted_body;
+          auto rescanned = providers::inspect_chat_request(body);
+          if (!rescanned) {
+            co_return co_await respond_protocol_error(client, req, ctx, codec, rescanned.error());
+          }
+          info = std::move(*rescanned);
+        }
+      }
+    }
     model = info->model;
     for (const char* name : {"max_completion_tokens", "max_tokens"}) {
       const auto* m = info->scan.find(name);
       if (!max_tokens && m && m->type == codec::JsonType::Number) {
         std::int64_t v = 0;
-        const auto raw = m->raw(req.body());
+        const auto raw = m->raw(body);
         if (std::from_chars(raw.data(), raw.data() + raw.size(), v).ec == std::errc()) {
           max_tokens = v;
         }
       }
     }
     rec.stream = info->stream;
-    needed = providers::required_features_fast(req.body(), *info);
+    needed = providers::required_features_fast(body, *info);
   } else {
-    auto parsed = codec.parse_request(req.body());
+    auto parsed = codec.parse_request(body);
     if (!parsed) {
       co_return co_await respond_protocol_error(client, req, ctx, codec, parsed.error());
     }
     ir_req = std::move(*parsed);
+    if (redacting) {
+      policy::RedactionCounts counts;
+      policy::redact_request(*ir_req, *tenant->redactor, counts);
+      rec.redactions = static_cast<std::int64_t>(counts.total());
+    }
     model = ir_req->model;
     rec.stream = ir_req->stream;
     needed = ir::required_features(*ir_req);
@@ -402,7 +425,7 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
                                "policy_denied");
     co_return co_await respond_protocol_error(client, req, ctx, codec, e);
   }
-  if (auto refused = admit(worker, ctx, *route, estimate_tokens(req.body().size(), max_tokens))) {
+  if (auto refused = admit(worker, ctx, *route, estimate_tokens(body.size(), max_tokens))) {
     const Error e = std::move(*refused);
     co_return co_await respond_protocol_error(client, req, ctx, codec, e);
   }
@@ -479,24 +502,6 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
     }
   }
 
-  // Redaction (policy.redact): the request is rewritten from the IR, so it never takes the
-  // byte-patching fast path.
-  const bool redacting = tenant && tenant->redactor;
-  if (redacting) {
-    if (!ir_req) {
-      auto parsed = codec.parse_request(req.body());
-      if (!parsed) {
-        release_plan(*state, *route, plan);
-        const Error e = parsed.error();
-        co_return co_await respond_protocol_error(client, req, ctx, codec, e);
-      }
-      ir_req = std::move(*parsed);
-    }
-    policy::RedactionCounts counts;
-    policy::redact_request(*ir_req, *tenant->redactor, counts);
-    rec.redactions = static_cast<std::int64_t>(counts.total());
-  }
-
   routing::RetryBudget* budget = state->retry_budget.get();
   if (budget) {
     budget->on_request(now);
@@ -565,16 +570,16 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
 
     // The request for this target: the client's bytes patched (fast path) or encoded from
     // the IR by the target's adapter.
-    const bool fast = openai_in && t.openai_native && !redacting;
+    const bool fast = openai_in && t.openai_native;
     upstream::Request ureq;
     ureq.model = t.ref->model;
     if (fast) {
       ureq.path = "/chat/completions";
-      ureq.body = providers::rewrite_chat_request(req.body(), *info, t.ref->model,
+      ureq.body = providers::rewrite_chat_request(body, *info, t.ref->model,
                                                   info->stream && !info->include_usage);
     } else {
       if (!ir_req) {
-        auto parsed = codec.parse_request(req.body());
+        auto parsed = codec.parse_request(body);
         if (!parsed) {
           state->health->release(key);
           release_untried();

@@ -705,6 +705,27 @@ describe('redaction: what the upstream receives', () => {
       assert.equal(row.redactions, row.tenant === 'red' ? REDACTIONS : 0, `usage_records.redactions of ${row.request_id} (${row.tenant})`);
     }
   });
+
+  test('an OpenAI client of the redacting tenant keeps every other member byte for byte (only messages change)', T, async () => {
+    // Members the IR does not model (metadata, store, service_tier) and number spellings must
+    // survive redaction: only the messages array is rewritten.
+    const raw =
+      '{"model":"chat","temperature":0.30,"metadata":{"team":"ops"},"store":false,' +
+      `"service_tier":"default","user":"u-1","messages":${JSON.stringify(OAI_MSGS)}}`;
+    const { out, up } = await upstreamOf(async () => {
+      const res = await fetch(`${gw.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${keys.red}` },
+        body: raw,
+      });
+      return { status: res.status, body: await res.json() };
+    });
+    assert.equal(out.status, 200, JSON.stringify(out.body));
+    assertRedacted(up);
+    const head = raw.slice(0, raw.indexOf('"messages":')).replace('"model":"chat"', '"model":"m-red"');
+    assert.ok(up.rawBody.startsWith(head), `every member before messages keeps its bytes: ${up.rawBody}`);
+    assert.ok(up.rawBody.endsWith('}'), up.rawBody);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

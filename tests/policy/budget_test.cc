@@ -191,13 +191,21 @@ TEST(SpendTracker, KeyBudgetsAreSeparateFromTheTenant) {
   EXPECT_EQ(spend.key_spend("k9", k20261124T15).month, 0);
 }
 
-TEST(SpendTracker, RefusalsComeInOrderTenantDayMonthThenKeyDayMonth) {
+TEST(SpendTracker, RefusalNamesTheBudgetThatResetsLastThenTenantBeforeKey) {
   SpendTracker spend;
   spend.add("research", "k1", k20261124T15, 10 * kUsd);
   const config::Budget all = budget(1 * kUsd, 1 * kUsd);
+  // Day and month both used up: retrying at midnight would not help; the month is named.
   auto r = spend.check("research", all, "k1", all, k20261124T15);
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->scope + "/" + r->period, "tenant research/day");
+  EXPECT_EQ(r->scope + "/" + r->period, "tenant research/month");
+  EXPECT_EQ(r->resets_at_ms, k20261201);
+  r = spend.check("research", budget(1 * kUsd, 100 * kUsd), "k1", all, k20261124T15);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->scope + "/" + r->period, "key k1/month");  // the key's month outlasts the day
+  r = spend.check("research", budget(1 * kUsd, 0), "k1", budget(1 * kUsd, 0), k20261124T15);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->scope + "/" + r->period, "tenant research/day");  // a tie: the tenant first
   r = spend.check("research", budget(0, 1 * kUsd), "k1", all, k20261124T15);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->scope + "/" + r->period, "tenant research/month");

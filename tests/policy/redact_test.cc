@@ -243,5 +243,41 @@ TEST(Redact, LinearOnAdversarialInput) {
   EXPECT_EQ(res.replacements, 1u);
 }
 
+TEST(RedactOpenAiMessages, TextPartsToolCallsAndToolResultsWithOneState) {
+  const Redactor r({PiiKind::Email, PiiKind::Card});
+  const std::string messages =
+      R"([{"role":"system","content":"Escalate to ops@example.com."},)"
+      R"({"role":"user","content":[{"type":"text","text":"I am jo@example.com, card 4111 1111 1111 1111"},)"
+      R"({"type":"image_url","image_url":{"url":"https://x.example/jo@example.com.png"}}]},)"
+      R"({"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function",)"
+      R"("function":{"name":"lookup","arguments":"{\"email\":\"JO@example.com\",\"n\":1.50}"}}]},)"
+      R"({"role":"tool","tool_call_id":"c1","content":"{\"owner\":\"ops@example.com\"}"}])";
+  RedactionCounts counts;
+  const auto out = redact_openai_messages(messages, r, counts);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(*out,
+            R"([{"role":"system","content":"Escalate to [EMAIL_1]."},)"
+            R"({"role":"user","content":[{"type":"text","text":"I am [EMAIL_2], card [CARD_1]"},)"
+            R"({"type":"image_url","image_url":{"url":"https://x.example/jo@example.com.png"}}]},)"
+            R"({"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function",)"
+            R"("function":{"name":"lookup","arguments":"{\"email\":\"[EMAIL_2]\",\"n\":1.50}"}}]},)"
+            R"({"role":"tool","tool_call_id":"c1","content":"{\"owner\":\"[EMAIL_1]\"}"}])");
+  EXPECT_EQ(counts[PiiKind::Email], 4u);
+  EXPECT_EQ(counts[PiiKind::Card], 1u);
+}
+
+TEST(RedactOpenAiMessages, NothingToReplaceOrNotAnArrayGivesNothing) {
+  const Redactor r({PiiKind::Email});
+  RedactionCounts counts;
+  EXPECT_EQ(redact_openai_messages(R"([{"role":"user","content":"hello"}])", r, counts),
+            std::nullopt);
+  EXPECT_EQ(redact_openai_messages(R"({"role":"user"})", r, counts), std::nullopt);
+  EXPECT_EQ(redact_openai_messages("[", r, counts), std::nullopt);
+  EXPECT_EQ(counts.total(), 0u);
+  const Redactor none({});
+  EXPECT_EQ(redact_openai_messages(R"([{"role":"user","content":"a@example.com"}])", none, counts),
+            std::nullopt);
+}
+
 }  // namespace
 }  // namespace sy::policy
