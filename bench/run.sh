@@ -680,7 +680,7 @@ cell_desc() {
     c-noledger) echo "c-noledger: as c, gateway with storage.ledger off" ;;
     c-tiers) echo "c-tiers: as c, route with core/secondary/fallback tiers" ;;
     c-tenant) echo "c-tenant: as c, with a virtual key, budgets and tenant/key/route rate limits" ;;
-    c-redact) echo "c-redact: as c-tenant, tenant policy redacts email/phone/card (IR path)" ;;
+    c-redact) echo "c-redact: as c-tenant, tenant policy redacts email/phone/card in messages" ;;
     t-anth) echo "t-anth: OpenAI in, Anthropic Messages out (JSON)" ;;
     t-anth-sse) echo "t-anth-sse: OpenAI in, Anthropic Messages out (SSE)" ;;
     t-bedrock-sse) echo "t-bedrock-sse: OpenAI in, Bedrock ConverseStream out (SSE)" ;;
