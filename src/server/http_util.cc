@@ -124,6 +124,7 @@ void apply_cost(RequestContext& ctx) {
   if (cost && *cost) {
     r.cost_micros = **cost;
     r.price_version = ctx.runtime->prices.version();
+    count_spend(ctx);  // once: the cost is set only here
   }
 }
 
@@ -210,7 +211,7 @@ void log_access(RequestContext& ctx) {
                                  std::chrono::system_clock::now().time_since_epoch())
                                  .count() -
                              static_cast<std::int64_t>(ctx.record.latency_ms);
-  account(ctx, ts_ms);
+  account(ctx);
   if (!ctx.runtime) {
     return;
   }

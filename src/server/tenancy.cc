@@ -152,7 +152,18 @@ std::optional<Error> admit(Worker& worker, RequestContext& ctx, const Route& rou
   return e;
 }
 
-void account(RequestContext& ctx, std::int64_t ts_ms) {
+void count_spend(const RequestContext& ctx) {
+  const auto& r = ctx.record;
+  if (!ctx.runtime || !r.cost_micros || *r.cost_micros <= 0) {
+    return;
+  }
+  // The request's start in wall time, as the ledger dates it.
+  const auto elapsed =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - ctx.start).count();
+  ctx.runtime->spend.add(r.tenant, r.key_id, wall_ms() - elapsed, *r.cost_micros);
+}
+
+void account(RequestContext& ctx) {
   auto& r = ctx.record;
   Runtime* rt = ctx.runtime;
   const auto now = policy::TimePoint(std::chrono::milliseconds(wall_ms()));
@@ -168,9 +179,6 @@ void account(RequestContext& ctx, std::int64_t ts_ms) {
   }
   if (!rt || r.attempts == 0 || r.provider.empty()) {
     return;
-  }
-  if (r.cost_micros && *r.cost_micros > 0) {
-    rt->spend.add(r.tenant, r.key_id, ts_ms, *r.cost_micros);
   }
   if (ctx.tenant && ctx.tenant->config->policy.max_provider_share) {
     rt->shares.record(r.tenant, r.provider, now);

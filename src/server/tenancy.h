@@ -34,9 +34,13 @@ std::optional<Error> admit(Worker& worker, RequestContext& ctx, const Route& rou
 // token plus the requested output ceiling (0 when the request sets none).
 std::int64_t estimate_tokens(std::size_t body_bytes, std::optional<std::int64_t> max_tokens);
 
-// After the request: settles the reservation with the real usage, adds the cost to the
-// tenant's and key's spend and the provider to the tenant's exposure shares. Called once, from
-// log_access.
-void account(RequestContext& ctx, std::int64_t ts_ms);
+// Adds the request's cost to its tenant's and key's spend. Called by apply_cost at the moment
+// the cost is known (once), which for a non-streamed answer is before it is written: a client
+// that waits for its answer and sends the next request sees the spend already counted.
+void count_spend(const RequestContext& ctx);
+
+// After the request: settles the reservation with the real usage and adds the provider to the
+// tenant's exposure shares. Called once, from log_access.
+void account(RequestContext& ctx);
 
 }  // namespace sy::server
