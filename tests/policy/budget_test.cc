@@ -209,7 +209,8 @@ TEST(SpendTracker, RefusalNamesTheBudgetThatResetsLastThenTenantBeforeKey) {
   r = spend.check("research", budget(0, 1 * kUsd), "k1", all, k20261124T15);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->scope + "/" + r->period, "tenant research/month");
-  r = spend.check("research", budget(100 * kUsd, 100 * kUsd), "k1", all, k20261124T15);
+  r = spend.check("research", budget(100 * kUsd, 100 * kUsd), "k1", budget(1 * kUsd, 0),
+                  k20261124T15);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->scope + "/" + r->period, "key k1/day");
   r = spend.check("research", kNone, "k1", budget(0, 1 * kUsd), k20261124T15);
