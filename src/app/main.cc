@@ -24,6 +24,7 @@
 
 #include "app/wiring.h"
 #include "config/load.h"
+#include "core/clock.h"
 #include "ledger/store.h"
 #include "policy/keys.h"
 #include "reports/report_cli.h"
@@ -80,6 +81,21 @@ int check_config(const std::string& path) {
   return 0;
 }
 
+// A listening acceptor on `ep` (SO_REUSEPORT when `reuse_port`, so that several can share it).
+tcp::acceptor listen_on(net::io_context& ioc, const tcp::endpoint& ep, bool reuse_port) {
+  tcp::acceptor a(ioc);
+  a.open(ep.protocol());
+  a.set_option(tcp::acceptor::reuse_address(true));
+  int one = 1;
+  if (reuse_port &&
+      ::setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    throw std::runtime_error("SO_REUSEPORT is not available");
+  }
+  a.bind(ep);
+  a.listen(net::socket_base::max_listen_connections);
+  return a;
+}
+
 // Binds one SO_REUSEPORT acceptor per worker on the same address; the kernel spreads new
 // connections across them. With port 0 the first bind picks the port and the rest reuse it.
 std::vector<tcp::acceptor> bind_acceptors(std::vector<std::unique_ptr<net::io_context>>& iocs,
@@ -88,15 +104,7 @@ std::vector<tcp::acceptor> bind_acceptors(std::vector<std::unique_ptr<net::io_co
   std::vector<tcp::acceptor> out;
   tcp::endpoint ep(net::ip::make_address(server.host), server.port);
   for (auto& ioc : iocs) {
-    tcp::acceptor a(*ioc);
-    a.open(ep.protocol());
-    a.set_option(tcp::acceptor::reuse_address(true));
-    int one = 1;
-    if (::setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
-      throw std::runtime_error("SO_REUSEPORT is not available");
-    }
-    a.bind(ep);
-    a.listen(net::socket_base::max_listen_connections);
+    tcp::acceptor a = listen_on(*ioc, ep, true);
     if (ep.port() == 0) {
       ep = a.local_endpoint();
     }
@@ -144,12 +152,9 @@ int serve(const std::string& path, unsigned workers_override) {
   }
   // The admin API's own address (admin.listen), served by the first worker.
   if (config->admin.separate()) {
-    tcp::acceptor admin(*iocs.front());
-    const tcp::endpoint admin_ep(net::ip::make_address(config->admin.host), config->admin.port);
-    admin.open(admin_ep.protocol());
-    admin.set_option(tcp::acceptor::reuse_address(true));
-    admin.bind(admin_ep);
-    admin.listen(net::socket_base::max_listen_connections);
+    tcp::acceptor admin = listen_on(
+        *iocs.front(), tcp::endpoint(net::ip::make_address(config->admin.host), config->admin.port),
+        false);
     const auto at = admin.local_endpoint();
     workers.front()->listen_admin(std::move(admin));
     spdlog::info("admin API listening on {}:{}", at.address().to_string(), at.port());
@@ -284,10 +289,7 @@ int run_report(ReportCommand& report) {
     return 1;
   }
   const auto& config = *loaded.config;
-  auto context = sy::reports::report_context(
-      config, std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count());
+  auto context = sy::reports::report_context(config, sy::unix_now_ms());
   // The exposure report's max_provider_share targets come from the tenants' policies.
   if (auto checked = sy::reports::check_report_args(report.args, context.now_ms); !checked) {
     std::cerr << "report: " << checked.error().public_message << "\n";
@@ -350,28 +352,9 @@ void add_keys_commands(CLI::App& app, KeysCommand& keys) {
       ->required();
 }
 
-std::int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // "YYYY-MM-DDTHH:MM:SSZ", or `zero` for 0.
 std::string format_time(std::int64_t ms, const char* zero) {
-  if (ms == 0) {
-    return zero;
-  }
-  using namespace std::chrono;
-  const sys_seconds t{duration_cast<seconds>(milliseconds{ms})};
-  const sys_days day = floor<days>(t);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{t - day};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
-  return buf;
+  return ms == 0 ? std::string(zero) : sy::iso8601_utc(ms);
 }
 
 int run_keys(KeysCommand& keys) {
@@ -382,7 +365,7 @@ int run_keys(KeysCommand& keys) {
   if (!loaded.errors.empty()) {
     return 1;
   }
-  const std::int64_t now = now_unix_ms();
+  const std::int64_t now = sy::unix_now_ms();
   std::unique_ptr<sy::policy::KeyStore> store;
   try {
     store = sy::policy::open_key_store(loaded.config->storage.ledger);

@@ -3,6 +3,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <stdexcept>
 
+#include "core/clock.h"
 #include "ledger/store.h"
 #include "policy/keys.h"
 #include <spdlog/spdlog.h>
@@ -126,9 +127,7 @@ std::shared_ptr<server::Runtime> make_runtime(std::shared_ptr<const config::Conf
     }
     rt->keys->start(config->keys.refresh_interval);
     // Budgets survive a restart: today's and this month's spend come from the ledger.
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const auto now_ms = unix_now_ms();
     auto store = ledger::open_store(config->storage.ledger);
     if (auto loaded = rt->spend.load(*store, now_ms); !loaded) {
       throw std::runtime_error("budgets: " + loaded.error().public_message);

@@ -1,5 +1,7 @@
 #include "policy/budget.h"
 
+#include "core/clock.h"
+
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -40,16 +42,6 @@ std::string format_day(std::int64_t day) {
   return buf.data();
 }
 
-// "YYYY-MM-DDTHH:MM:SSZ" (whole seconds: every reset is at midnight).
-std::string format_utc(std::int64_t ms) {
-  const std::int64_t day = day_of(ms);
-  const std::int64_t secs = (ms - day * kMsPerDay) / 1000;
-  std::array<char, 16> buf{};
-  std::snprintf(buf.data(), buf.size(), "T%02d:%02d:%02dZ", static_cast<int>(secs / 3600),
-                static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
-  return format_day(day) + buf.data();
-}
-
 std::string_view period_adjective(std::string_view period) {
   return period == "day" ? "daily" : "monthly";
 }
@@ -87,7 +79,7 @@ std::string format_usd(ledger::Micros micros) {
 std::string BudgetRefusal::message() const {
   return "Budget exceeded: " + scope + " has spent " + format_usd(spent) + " of its " +
          format_usd(limit) + " " + std::string(period_adjective(period)) +
-         " budget; it resets at " + format_utc(resets_at_ms) + ".";
+         " budget; it resets at " + iso8601_utc(resets_at_ms) + ".";
 }
 
 void SpendTracker::Counter::add(std::int64_t ts_day, std::int64_t ts_month, ledger::Micros cost) {

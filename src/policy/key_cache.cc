@@ -8,14 +8,10 @@
 #include <exception>
 #include <utility>
 
+#include "core/clock.h"
+
 namespace sy::policy {
 namespace {
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string error_text(const Error& e) {
   return e.detail.empty() ? e.public_message : e.public_message + ": " + e.detail;
@@ -75,7 +71,7 @@ Result<void> KeyCache::refresh() {
   }
   journal_.clear();
   snapshot_.store(std::shared_ptr<const Snapshot>(std::move(fresh)));
-  last_refresh_ms_.store(wall_ms());
+  last_refresh_ms_.store(unix_now_ms());
   return {};
 }
 

@@ -11,6 +11,7 @@
 #include <chrono>
 
 #include "config/values.h"
+#include "core/clock.h"
 #include "ledger/store.h"
 #include "reports/report_cli.h"
 #include "server/admin_tenants.h"
@@ -21,25 +22,8 @@ namespace {
 
 namespace json = boost::json;
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string iso_ms(std::int64_t ms) {
-  if (ms <= 0) {
-    return {};
-  }
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
-}
+// "" for 0 (never).
+std::string iso_ms(std::int64_t ms) { return ms > 0 ? iso8601_utc_ms(ms) : std::string(); }
 
 json::value iso_or_null(std::int64_t ms) {
   return ms > 0 ? json::value(iso_ms(ms)) : json::value(nullptr);
@@ -161,7 +145,7 @@ net::awaitable<bool> create_drill(Worker& worker, beast::tcp_stream& stream, Req
                    "Give `duration_ms` (or `duration`, e.g. \"90s\") between 1 ms and 7 days.",
                    "invalid_value", "duration_ms"));
   }
-  drill.starts_ms = now_ms();
+  drill.starts_ms = unix_now_ms();
   drill.ends_ms = drill.starts_ms + duration_ms;
   drill.id = rt.drills.add(drill);
   auto affected = affected_routes(snap, rt, drill, drill.starts_ms);
@@ -209,7 +193,7 @@ std::string health_json(Worker& worker) {
 
 std::string drills_json(Runtime& rt) {
   json::array drills;
-  for (const auto& d : rt.drills.active(now_ms())) {
+  for (const auto& d : rt.drills.active(unix_now_ms())) {
     drills.push_back(drill_json(d));
   }
   json::object out;
@@ -246,7 +230,7 @@ net::awaitable<bool> report(Worker& worker, beast::tcp_stream& stream, Request& 
       }
     }
   }
-  const auto context = reports::report_context(*worker.snapshot().config, now_ms());
+  const auto context = reports::report_context(*worker.snapshot().config, unix_now_ms());
   if (auto checked = reports::check_report_args(args, context.now_ms); !checked) {
     co_return co_await reply_error(
         stream, req, ctx, make_error(ErrorKind::InvalidRequest, checked.error().public_message));

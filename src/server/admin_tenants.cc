@@ -7,9 +7,8 @@
 #include <boost/json/value.hpp>
 #include <boost/url/parse.hpp>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 
+#include "core/clock.h"
 #include "server/access_log.h"
 #include "server/runtime.h"
 #include "server/snapshot.h"
@@ -21,23 +20,9 @@ namespace {
 namespace json = boost::json;
 using http_status = boost::beast::http::status;
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
+// null for 0 (never).
 json::value iso(std::int64_t ms) {
-  if (ms <= 0) {
-    return nullptr;
-  }
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return json::value(buf);
+  return ms > 0 ? json::value(iso8601_utc(ms)) : json::value(nullptr);
 }
 
 std::string_view key_status(const policy::KeyRecord& r, std::int64_t now) {
@@ -92,7 +77,7 @@ json::value usage_json(Runtime& rt, policy::ScopeKind kind, const std::string& i
                                            static_cast<std::int64_t>(l.tpm),
                                            static_cast<std::int64_t>(l.concurrency)}};
   const auto u =
-      rt.limiter->usage(scope, policy::TimePoint(std::chrono::milliseconds(now_ms())));
+      rt.limiter->usage(scope, policy::TimePoint(std::chrono::milliseconds(unix_now_ms())));
   json::object o;
   if (u.rpm) {
     o["requests"] = json::object{{"limit", l.rpm},
@@ -128,7 +113,7 @@ json::object budget_json(const config::Budget& b, const policy::SpendNow& s) {
 json::object tenant_json(Runtime& rt, const Snapshot& snap, const TenantView& view,
                          const std::vector<policy::KeyRecord>* keys) {
   const config::TenantConfig& t = *view.config;
-  const std::int64_t now = now_ms();
+  const std::int64_t now = unix_now_ms();
   json::object o;
   o["name"] = t.name;
   o["limits"] = limits_json(t.limits);
@@ -201,7 +186,7 @@ Result<AdminReply> admin_list_keys(Runtime& rt, std::string_view target) {
   if (!records) {
     return records.error();
   }
-  const std::int64_t now = now_ms();
+  const std::int64_t now = unix_now_ms();
   json::array data;
   for (const auto& r : *records) {
     data.push_back(key_json(r, now));
@@ -240,7 +225,7 @@ Result<AdminReply> admin_create_key(Runtime& rt, const Snapshot& snap, std::stri
     return make_error(ErrorKind::InvalidRequest, "`name` and `expires` must be strings.",
                       "invalid_value");
   }
-  const std::int64_t now = now_ms();
+  const std::int64_t now = unix_now_ms();
   auto expiry = policy::parse_expiry(*expires, now);
   if (!expiry) {
     // parse_expiry() speaks to the CLI ("--expires: ..."); here the field is `expires`.
@@ -281,7 +266,7 @@ Result<AdminReply> admin_revoke_key(Runtime& rt, std::string_view key_id) {
   if (const auto parsed = policy::parse_key(key_id)) {
     key_id = parsed->key_id;
   }
-  const std::int64_t now = now_ms();
+  const std::int64_t now = unix_now_ms();
   auto outcome = [&] {
     std::lock_guard<std::mutex> lock(rt.key_store_mu);
     return rt.key_store->revoke(key_id, now);

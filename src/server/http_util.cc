@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/write.hpp>
 
+#include "core/clock.h"
 #include "server/runtime.h"
 #include "server/tenancy.h"
 #include <boost/asio/use_awaitable.hpp>
@@ -207,10 +208,7 @@ void log_access(RequestContext& ctx) {
   apply_cost(ctx);
   write_access_line(render_access_record(ctx.record));
   // The request's start in wall time: what the ledger and the budgets date it by.
-  const std::int64_t ts_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count() -
-                             static_cast<std::int64_t>(ctx.record.latency_ms);
+  const std::int64_t ts_ms = unix_now_ms() - static_cast<std::int64_t>(ctx.record.latency_ms);
   account(ctx);
   if (!ctx.runtime) {
     return;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <limits>
 
+#include "core/clock.h"
 #include "server/runtime.h"
 #include "server/snapshot.h"
 #include "server/worker.h"
@@ -13,12 +14,6 @@
 namespace sy::server {
 
 namespace {
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 policy::Limits limits_of(const config::RateLimits& l) {
   return policy::Limits{static_cast<std::int64_t>(l.rpm), static_cast<std::int64_t>(l.tpm),
@@ -57,7 +52,7 @@ std::optional<Error> authenticate(Worker& worker, const Request& req, RequestCon
                       "`x-api-key: <key>`.",
                       "missing_api_key");
   }
-  auto info = rt.keys->verify(*presented, wall_ms());
+  auto info = rt.keys->verify(*presented, unix_now_ms());
   if (!info) {
     spdlog::info("request {}: key refused: {}", ctx.request_id, info.error().detail);
     return info.error();
@@ -90,7 +85,7 @@ std::int64_t estimate_tokens(std::size_t body_bytes, std::optional<std::int64_t>
 std::optional<Error> admit(Worker& worker, RequestContext& ctx, const Route& route,
                            std::int64_t estimated_tokens) {
   Runtime& rt = worker.runtime();
-  const std::int64_t now_ms = wall_ms();
+  const std::int64_t now_ms = unix_now_ms();
   const config::TenantConfig* tc = ctx.tenant ? ctx.tenant->config : nullptr;
 
   if (tc && (tc->budget.any() || tc->key_budget.any())) {
@@ -160,13 +155,13 @@ void count_spend(const RequestContext& ctx) {
   // The request's start in wall time, as the ledger dates it.
   const auto elapsed =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - ctx.start).count();
-  ctx.runtime->spend.add(r.tenant, r.key_id, wall_ms() - elapsed, *r.cost_micros);
+  ctx.runtime->spend.add(r.tenant, r.key_id, unix_now_ms() - elapsed, *r.cost_micros);
 }
 
 void account(RequestContext& ctx) {
   auto& r = ctx.record;
   Runtime* rt = ctx.runtime;
-  const auto now = policy::TimePoint(std::chrono::milliseconds(wall_ms()));
+  const auto now = policy::TimePoint(std::chrono::milliseconds(unix_now_ms()));
   if (ctx.reservation) {
     if (r.usage.input_tokens || r.usage.output_tokens) {
       ctx.reservation->settle(r.usage.input_tokens.value_or(0) + r.usage.output_tokens.value_or(0),

@@ -29,36 +29,17 @@ using namespace sy::ledger::testing;
 constexpr std::int64_t kBase = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
 constexpr std::int64_t kHour = 3'600'000;
 
-struct SqliteBackend {
+struct SqliteBackend : SqliteDb {
   static constexpr sql::Dialect kDialect = sql::Dialect::Sqlite;
   static constexpr std::string_view kFalse = "0";
-  std::string path;
-  std::string setup() {
-    path = temp_sqlite_path();
-    return "sqlite:" + path;
-  }
-  void teardown() { remove_sqlite(path); }
   std::unique_ptr<Store> open_unmigrated() const { return open_sqlite_store(path); }
   std::int64_t scalar(const std::string& sql) const { return sqlite_scalar(path, sql); }
   void exec(const std::string& sql) const { sqlite_exec(path, sql); }
 };
 
-struct PostgresBackend {
+struct PostgresBackend : PostgresDb {
   static constexpr sql::Dialect kDialect = sql::Dialect::Postgres;
   static constexpr std::string_view kFalse = "false";
-  std::string base;
-  std::string schema;
-  std::string url;
-  std::string setup() {
-    base = *pg_base_url();
-    url = create_pg_schema(base, schema);
-    return url;
-  }
-  void teardown() {
-    if (!schema.empty()) {
-      drop_pg_schema(base, schema);
-    }
-  }
   std::unique_ptr<Store> open_unmigrated() const { return open_pg_store(url); }
   std::int64_t scalar(const std::string& sql) const { return pg_scalar(url, sql); }
   void exec(const std::string& sql) const { pg_exec(url, sql); }
@@ -69,14 +50,8 @@ class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if constexpr (std::is_same_v<Backend, PostgresBackend>) {
-      if (!pg_base_url()) {
-        if (in_ci()) {
-          FAIL() << "SY_TEST_PG_URL is not set, but CI is: the PostgreSQL store suite must run "
-                    "in CI. Start a server with `tools/pg-test-server.sh start` and export the "
-                    "URL it prints as SY_TEST_PG_URL (`make test` does both).";
-        }
-        GTEST_SKIP() << "SY_TEST_PG_URL is not set: PostgreSQL store tests not run (start one "
-                        "with `tools/pg-test-server.sh start`, or run `make test`)";
+      if (!pg_available("store")) {
+        return;
       }
     }
     url_ = backend_.setup();

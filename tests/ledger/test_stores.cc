@@ -1,5 +1,7 @@
 #include "test_stores.h"
 
+#include <gtest/gtest.h>
+
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -89,6 +91,50 @@ std::optional<std::string> pg_base_url() {
 bool in_ci() {
   const char* ci = std::getenv("CI");
   return ci != nullptr && *ci != '\0';
+}
+
+namespace {
+
+// FAIL() and GTEST_SKIP() return from the function they are in: this one.
+void report_missing_pg(std::string_view suite) {
+  if (in_ci()) {
+    FAIL() << "SY_TEST_PG_URL is not set, but CI is: the PostgreSQL " << suite
+           << " suite must run in CI. Start a server with `tools/pg-test-server.sh start` and "
+              "export the URL it prints as SY_TEST_PG_URL (`make test` does both).";
+  }
+  GTEST_SKIP() << "SY_TEST_PG_URL is not set: PostgreSQL " << suite
+               << " tests not run (start one with `tools/pg-test-server.sh start`, or run "
+                  "`make test`)";
+}
+
+}  // namespace
+
+bool pg_available(std::string_view suite) {
+  if (pg_base_url()) {
+    return true;
+  }
+  report_missing_pg(suite);
+  return false;
+}
+
+std::string SqliteDb::setup() {
+  path = temp_sqlite_path();
+  url = "sqlite:" + path;
+  return url;
+}
+
+void SqliteDb::teardown() { remove_sqlite(path); }
+
+std::string PostgresDb::setup() {
+  base = *pg_base_url();
+  url = create_pg_schema(base, schema);
+  return url;
+}
+
+void PostgresDb::teardown() {
+  if (!schema.empty()) {
+    drop_pg_schema(base, schema);
+  }
 }
 
 std::string create_pg_schema(const std::string& base_url, std::string& schema_out) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace sy::ledger::testing {
 
@@ -22,6 +23,26 @@ bool in_ci();
 // returns a URL whose connections use it (search_path). Throws on failure.
 std::string create_pg_schema(const std::string& base_url, std::string& schema_out);
 void drop_pg_schema(const std::string& base_url, const std::string& schema);
+
+// One throwaway ledger database of a typed suite that runs on both stores: setup() creates it
+// and returns its URL, teardown() removes it.
+struct SqliteDb {
+  std::string path;
+  std::string url;
+  std::string setup();
+  void teardown();
+};
+struct PostgresDb {
+  std::string base;
+  std::string schema;
+  std::string url;
+  std::string setup();  // needs pg_base_url()
+  void teardown();
+};
+
+// For a PostgreSQL suite's SetUp: true when SY_TEST_PG_URL is set. Otherwise the test fails
+// when CI is set (the `suite` must run there) and is skipped elsewhere; return at once then.
+bool pg_available(std::string_view suite);
 
 // One integer from a query, straight through the database's C API (not through the Store).
 std::int64_t sqlite_scalar(const std::string& path, const std::string& sql);

@@ -95,42 +95,16 @@ TEST(KeyFormat, PresentedKeyFromBearerOrXApiKey) {
 
 // --- the store suite: SQLite and PostgreSQL -------------------------------------------------
 
-struct SqliteBackend {
-  std::string path;
-  std::string setup() {
-    path = temp_sqlite_path();
-    return "sqlite:" + path;
-  }
-  void teardown() { remove_sqlite(path); }
-};
-
-struct PostgresBackend {
-  std::string base;
-  std::string schema;
-  std::string setup() {
-    base = *pg_base_url();
-    return create_pg_schema(base, schema);
-  }
-  void teardown() {
-    if (!schema.empty()) {
-      drop_pg_schema(base, schema);
-    }
-  }
-};
+using SqliteBackend = SqliteDb;
+using PostgresBackend = PostgresDb;
 
 template <typename Backend>
 class KeyStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if constexpr (std::is_same_v<Backend, PostgresBackend>) {
-      if (!pg_base_url()) {
-        if (in_ci()) {
-          FAIL() << "SY_TEST_PG_URL is not set, but CI is: the PostgreSQL key store suite must "
-                    "run in CI. Start a server with `tools/pg-test-server.sh start` and export "
-                    "the URL it prints as SY_TEST_PG_URL (`make test` does both).";
-        }
-        GTEST_SKIP() << "SY_TEST_PG_URL is not set: PostgreSQL key store tests not run (start "
-                        "one with `tools/pg-test-server.sh start`, or run `make test`)";
+      if (!pg_available("key store")) {
+        return;
       }
     }
     url_ = backend_.setup();
