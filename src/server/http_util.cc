@@ -112,6 +112,17 @@ net::awaitable<bool> write_last_chunk(beast::tcp_stream& stream, const RequestCo
   co_return !ec;
 }
 
+void settle_outcome(RequestContext& ctx) {
+  if (!ctx.on_outcome) {
+    return;
+  }
+  auto report = std::move(ctx.on_outcome);
+  ctx.on_outcome = nullptr;
+  if (!ctx.record.client_aborted) {
+    report(!ctx.upstream_failed);
+  }
+}
+
 void apply_cost(RequestContext& ctx) {
   auto& r = ctx.record;
   if (!ctx.runtime || r.cost_micros || r.provider.empty() || !r.usage.any()) {

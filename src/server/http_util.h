@@ -5,6 +5,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,9 @@ struct RequestContext {
   // Rate-limit reservation of an admitted request: settled with the real usage and released
   // by log_access.
   std::optional<policy::Reservation> reservation;
+  // The answering target's outcome for its health tracker (set by the router; see
+  // settle_outcome).
+  std::function<void(bool ok)> on_outcome;
   // Extra response headers (x-ratelimit-*, x-should-retry), added by add_common_headers.
   std::vector<std::pair<std::string, std::string>> extra_headers;
   // A ledger record the writer's full queue could not take yet: the session waits until it
@@ -92,6 +96,12 @@ net::awaitable<bool> write_chunk(beast::tcp_stream& stream, std::string_view dat
                                  const RequestContext& ctx);
 // Writes the last chunk ("0\r\n\r\n").
 net::awaitable<bool> write_last_chunk(beast::tcp_stream& stream, const RequestContext& ctx);
+
+// Reports the answering target's outcome (success unless ctx.upstream_failed) through
+// ctx.on_outcome, once, unless the client left. Called just before a whole answer is written,
+// so that a client's next request is routed with it (a half-open target that just answered is
+// healthy again), and once more when the request ends (streams), which is then a no-op.
+void settle_outcome(RequestContext& ctx);
 
 // Prices the request from its usage and target (once); sets record.cost_micros.
 void apply_cost(RequestContext& ctx);

@@ -171,6 +171,7 @@ net::awaitable<bool> respond_fast(beast::tcp_stream& client, Request& req, Reque
     if (!ex.head().retry_after.empty()) {
       res.set(http::field::retry_after, ex.head().retry_after);
     }
+    settle_outcome(ctx);
     const bool keep = res.keep_alive();
     const bool ok = co_await write_response(client, std::move(res), ctx);
     log_access(ctx);
@@ -200,6 +201,7 @@ net::awaitable<bool> respond_fast(beast::tcp_stream& client, Request& req, Reque
     if (rec.cost_micros) {
       res.set("x-switchyard-cost-usd", format_usd(*rec.cost_micros));
     }
+    settle_outcome(ctx);
     const bool keep = res.keep_alive();
     const bool ok = co_await write_response(client, std::move(res), ctx);
     log_access(ctx);
@@ -640,6 +642,14 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
     release_untried();
     log_entry.status = static_cast<int>(result.ex->head().status);
     rec.attempt_log.push_back(log_entry);
+    ctx.on_outcome = [&rt, state, key](bool ok) {
+      const auto ejections_before = state->health->health(key, routing::Clock::now()).ejections;
+      state->health->record(key, ok, routing::Clock::now(), routing::WallClock::now());
+      if (rt.metrics &&
+          state->health->health(key, routing::Clock::now()).ejections > ejections_before) {
+        rt.metrics->target_ejected(key);
+      }
+    };
     bool keep = false;
     if (fast) {
       keep = co_await respond_fast(client, req, ctx, codec, *info, provider, *result.ex, *abort,
@@ -648,15 +658,7 @@ net::awaitable<bool> handle_chat(Worker& worker, beast::tcp_stream& client, Requ
       keep = co_await respond_translated(client, req, ctx, codec, *ir_req, t, *result.ex, *abort,
                                          watch, pipelined);
     }
-    if (!rec.client_aborted) {
-      const auto ejections_before = state->health->health(key, routing::Clock::now()).ejections;
-      state->health->record(key, !ctx.upstream_failed, routing::Clock::now(),
-                            routing::WallClock::now());
-      if (rt.metrics &&
-          state->health->health(key, routing::Clock::now()).ejections > ejections_before) {
-        rt.metrics->target_ejected(key);
-      }
-    }
+    settle_outcome(ctx);  // streams and error answers: now (whole answers did it before writing)
     co_return keep;
   }
 

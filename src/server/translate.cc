@@ -195,6 +195,7 @@ net::awaitable<bool> respond_translated(beast::tcp_stream& client, Request& req,
     if (rec.cost_micros) {
       res.set("x-switchyard-cost-usd", format_usd(*rec.cost_micros));
     }
+    settle_outcome(ctx);
     const bool keep = res.keep_alive();
     const bool ok = co_await write_response(client, std::move(res), ctx);
     log_access(ctx);
